@@ -1,0 +1,100 @@
+"""Recording and reading the audit log. Every write in a service calls `record`
+in the same transaction as the change it describes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.accounts.principal import Principal
+from server.audit.models import AuditEntry
+from server.lib.errors import Forbidden
+
+#: Columns never copied into the audit log.
+SECRET_COLUMNS = frozenset({"password_hash", "token_hash"})
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, uuid.UUID | Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+def snapshot(obj: Any) -> dict[str, Any]:
+    """The column values of an ORM object, JSON-ready, secrets left out."""
+    mapper = sa_inspect(obj).mapper
+    return {
+        c.key: _plain(getattr(obj, c.key))
+        for c in mapper.column_attrs
+        if c.key not in SECRET_COLUMNS and c.key not in {"created_at", "updated_at"}
+    }
+
+
+def record(
+    db: AsyncSession,
+    actor: Principal | None,
+    action: str,
+    entity: str,
+    entity_id: Any,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    project_id: uuid.UUID | None = None,
+    company_id: uuid.UUID | None = None,
+) -> AuditEntry:
+    if before is not None and after is not None:
+        changed = {k for k in set(before) | set(after) if before.get(k) != after.get(k)}
+        before = {k: before.get(k) for k in sorted(changed)}
+        after = {k: after.get(k) for k in sorted(changed)}
+    entry = AuditEntry(
+        user_id=actor.user_id if actor else None,
+        username=actor.username if actor else None,
+        role=actor.role.value if actor else None,
+        device_id=actor.device_id if actor else None,
+        company_id=company_id or (actor.company_id if actor else None),
+        project_id=project_id,
+        action=action,
+        entity=entity,
+        entity_id=str(entity_id),
+        before=before,
+        after=after,
+    )
+    db.add(entry)
+    return entry
+
+
+async def list_entries(
+    db: AsyncSession,
+    actor: Principal,
+    *,
+    entity: str | None = None,
+    entity_id: str | None = None,
+    project_id: uuid.UUID | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[AuditEntry]:
+    if not actor.is_manager:
+        raise Forbidden("only admins and managers read the audit log")
+    stmt = select(AuditEntry).where(AuditEntry.company_id == actor.company_id)
+    if actor.role != "admin":
+        # A manager reads the entries of its own projects.
+        stmt = stmt.where(AuditEntry.project_id.in_(actor.project_ids))
+    if entity:
+        stmt = stmt.where(AuditEntry.entity == entity)
+    if entity_id:
+        stmt = stmt.where(AuditEntry.entity_id == entity_id)
+    if project_id:
+        stmt = stmt.where(AuditEntry.project_id == project_id)
+    stmt = stmt.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit).offset(offset)
+    return list((await db.scalars(stmt)).all())

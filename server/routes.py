@@ -1,0 +1,29 @@
+"""Every feature's route handlers, in one list the app mounts. A new feature adds
+its controllers here (one line)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server.accounts.controllers import AuthController, UserController
+from server.audit.controllers import AuditController
+from server.health import health
+from server.places.controllers import (
+    AreaController,
+    BuildingController,
+    FacilityController,
+    ProjectController,
+    UnitController,
+)
+
+ROUTES: list[Any] = [
+    health,
+    AuthController,
+    UserController,
+    ProjectController,
+    BuildingController,
+    UnitController,
+    AreaController,
+    FacilityController,
+    AuditController,
+]
