@@ -47,9 +47,9 @@ class ChecklistError(Exception):
 
     problems: list[Problem] | list[CellProblem]
 
-    def __init__(self, problems: list[Problem] | list[CellProblem], summary: str) -> None:
+    def __init__(self, problems: list[Problem] | list[CellProblem], summary: str, *, list_all: bool = True) -> None:
         self.problems = problems
-        lines = [summary, *(f"  {p}" for p in problems)]
+        lines = [summary, *(f"  {p}" for p in problems)] if list_all else [summary]
         super().__init__("\n".join(lines))
 
     def as_dicts(self) -> list[dict[str, object]]:
@@ -85,7 +85,10 @@ class TemplateFileError(ChecklistError):
         self.file = file
         self.path = problems[0].path
         self.reason = problems[0].message
-        super().__init__(problems, f"{file}: {problems[0]}")
+        if len(problems) == 1:
+            super().__init__(problems, f"{file}: {problems[0]}", list_all=False)
+        else:
+            super().__init__(problems, f"{file}: {len(problems)} problems")
 
 
 class WorkbookInvalid(ChecklistError):
