@@ -17,29 +17,36 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, ScalarRenderPlugin
 
+from checklists.loader import load_bundled
 from server.accounts.deps import provide_principal
 from server.db.engine import create_engine, create_session_factory
 from server.db.session import provide_db
+from server.jobs.lifespan import embedded_worker
 from server.lib.problems import EXCEPTION_HANDLERS
 from server.routes import ROUTES
 from server.settings import Settings, load_settings
+from server.templates.services import publish_bundled
 
 #: Start-up hooks that features register (e.g. publishing bundled templates,
 #: starting the embedded job worker). Each gets the app and returns an async
 #: context manager that lives as long as the app.
 Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
-LIFESPAN_HOOKS: list[Lifespan] = []
+LIFESPAN_HOOKS: list[Lifespan] = [embedded_worker]
 
 
 def create_app(settings: Settings | None = None, *, lifespan_hooks: list[Lifespan] | None = None) -> Litestar:
     settings = settings or load_settings()
+    # A broken bundled checklist stops start-up here, naming file, path and reason.
+    load_bundled()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     engine = create_engine(settings.database_url)
     session_factory = create_session_factory(engine)
 
     @asynccontextmanager
-    async def dispose_engine(_app: Litestar) -> AsyncGenerator[None, None]:
+    async def engine_lifespan(_app: Litestar) -> AsyncGenerator[None, None]:
         try:
+            async with session_factory() as db:
+                await publish_bundled(db)
             yield
         finally:
             await engine.dispose()
@@ -49,7 +56,7 @@ def create_app(settings: Settings | None = None, *, lifespan_hooks: list[Lifespa
         route_handlers=ROUTES,
         dependencies={"db": Provide(provide_db), "principal": Provide(provide_principal)},
         exception_handlers=EXCEPTION_HANDLERS,
-        lifespan=[dispose_engine, *hooks],
+        lifespan=[engine_lifespan, *hooks],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="FieldRound API 巡查验房系统接口",

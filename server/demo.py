@@ -15,6 +15,7 @@ from server.accounts.roles import OrgKind, Role
 from server.audit.services import record
 from server.lib.ids import new_code
 from server.places.models import Building, Facility, Project, PublicArea, Unit
+from server.templates.services import publish_bundled
 
 DEMO_PROJECT = "翠湖花园 Green Lake Garden"
 
@@ -54,6 +55,7 @@ FACILITY_KINDS = [
 
 async def load_demo(db: AsyncSession, password: str) -> bool:
     """Create the demo estate unless it exists. Returns True if it was created."""
+    await publish_bundled(db)
     if await db.scalar(select(Project.id).where(Project.name == DEMO_PROJECT)):
         return False
     rng = random.Random(20261126)

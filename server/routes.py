@@ -8,6 +8,8 @@ from typing import Any
 from server.accounts.controllers import AuthController, UserController
 from server.audit.controllers import AuditController
 from server.health import health
+from server.jobs.controllers import JobController
+from server.media.controllers import PhotoController
 from server.places.controllers import (
     AreaController,
     BuildingController,
@@ -15,6 +17,8 @@ from server.places.controllers import (
     ProjectController,
     UnitController,
 )
+from server.places.roster_controllers import RosterController
+from server.syncing.controllers import SyncController
 
 ROUTES: list[Any] = [
     health,
@@ -25,5 +29,9 @@ ROUTES: list[Any] = [
     UnitController,
     AreaController,
     FacilityController,
+    RosterController,
     AuditController,
+    SyncController,
+    PhotoController,
+    JobController,
 ]

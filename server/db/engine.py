@@ -9,6 +9,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from sync import stamping
+
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cur = dbapi_connection.cursor()
@@ -24,7 +26,10 @@ def is_sqlite(url: str) -> bool:
 
 
 def create_engine(url: str, *, sqlite_immediate: bool = True, **kwargs: Any) -> AsyncEngine:
-    """`sqlite_immediate=False` gives plain deferred BEGINs (read-mostly tools and tests)."""
+    """`sqlite_immediate=False` gives plain deferred BEGINs (read-mostly tools and tests).
+
+    Every engine's sessions stamp writes to synced tables (sync.stamping)."""
+    stamping.install()
     if is_sqlite(url):
         database = make_url(url).database
         if database and database != ":memory:":

@@ -18,6 +18,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from server.lib.errors import AppError, FieldError
+from sync.errors import MutationGap, SyncError, UnsupportedProtocol
 
 log = logging.getLogger("fieldround")
 
@@ -140,6 +141,16 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
     )
 
 
+def sync_error_handler(request: Request[Any, Any, Any], exc: SyncError) -> Response[Any]:
+    path = request.url.path
+    if isinstance(exc, UnsupportedProtocol):
+        return problem(426, "Upgrade required", str(exc), "upgrade-required", instance=path,
+                       supported={"min": exc.supported[0], "max": exc.supported[1]})
+    if isinstance(exc, MutationGap):
+        return problem(409, "Mutation gap", str(exc), "mutation-gap", instance=path, expected=exc.expected)
+    return problem(422, "Invalid sync request", str(exc), "invalid-sync", instance=path)
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(
@@ -155,5 +166,6 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     AppError: app_error_handler,
     ValidationException: validation_handler,
     HTTPException: http_error_handler,
+    SyncError: sync_error_handler,
     Exception: internal_error_handler,
 }

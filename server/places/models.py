@@ -4,24 +4,34 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db.base import Base, IdMixin, TimestampMixin
+from server.lib.ids import new_id
+from sync.columns import Synced
 
 
-class Project(IdMixin, TimestampMixin, Base):
+class Project(Synced, IdMixin, TimestampMixin, Base):
     """An estate (小区) or office tower, managed by one property company."""
 
     __tablename__ = "projects"
+    #: A project is its own sync space: `project_id` equals `id` (set on insert).
+    project_id: Mapped[uuid.UUID] = mapped_column(index=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("id", new_id())
+        kwargs.setdefault("project_id", kwargs["id"])
+        super().__init__(**kwargs)
     company_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"), index=True)
     developer_org_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organisations.id"))
     name: Mapped[str] = mapped_column(String(200))
     address: Mapped[str | None] = mapped_column(String(300))
 
 
-class Building(IdMixin, TimestampMixin, Base):
+class Building(Synced, IdMixin, TimestampMixin, Base):
     __tablename__ = "buildings"
     __table_args__ = (UniqueConstraint("project_id", "name"),)
     project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
@@ -29,7 +39,7 @@ class Building(IdMixin, TimestampMixin, Base):
     floors: Mapped[int | None]
 
 
-class Unit(IdMixin, TimestampMixin, Base):
+class Unit(Synced, IdMixin, TimestampMixin, Base):
     """A dwelling or suite (房号). Owner name and phone are personal data."""
 
     __tablename__ = "units"
@@ -47,7 +57,7 @@ class Unit(IdMixin, TimestampMixin, Base):
     code: Mapped[str] = mapped_column(String(16), unique=True)
 
 
-class PublicArea(IdMixin, TimestampMixin, Base):
+class PublicArea(Synced, IdMixin, TimestampMixin, Base):
     """Lobby, lift hall, car park, green belt, roof … (公共区域)."""
 
     __tablename__ = "public_areas"
@@ -58,7 +68,7 @@ class PublicArea(IdMixin, TimestampMixin, Base):
     code: Mapped[str] = mapped_column(String(16), unique=True)
 
 
-class Facility(IdMixin, TimestampMixin, Base):
+class Facility(Synced, IdMixin, TimestampMixin, Base):
     """A facility or piece of equipment (设施设备) standing in a place."""
 
     __tablename__ = "facilities"

@@ -1,0 +1,338 @@
+"""How inspections, item results, checkpoint scans and signatures sync: which
+fields a device may write, their merge rules, who may write and read them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, ClassVar
+
+import msgspec
+from checklists.answers import Answer, check_answer
+from checklists.outcomes import outcome
+from sqlalchemy import ColumnElement, select
+
+from server.accounts.roles import Role
+from server.inspections import rules
+from server.inspections.models import CheckpointScan, Inspection, ItemResult, Signature
+from server.inspections.templating import template_index
+from server.places.models import Building, Facility, Project, PublicArea, Unit
+from sync.errors import LateEdit, Rejected
+from sync.merge import FieldRule, Rule
+from sync.registry import Actor, ApplyContext, EntitySpec
+
+IMMUTABLE = FieldRule(Rule.immutable)
+LATEST = FieldRule(Rule.latest)
+TARGET_MODELS: dict[str, type[Any]] = {
+    "unit": Unit, "area": PublicArea, "facility": Facility, "building": Building, "project": Project,
+}
+FIELD_ROLES = frozenset({Role.admin, Role.cs_manager, Role.cs_assistant, Role.engineer})
+
+
+def _uuid(value: Any, field: str) -> uuid.UUID:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError as exc:
+        raise Rejected(f"{field}: not a UUID", code="invalid") from exc
+
+
+def _when(value: Any, field: str) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    try:
+        return msgspec.convert(value, datetime)
+    except msgspec.ValidationError as exc:
+        raise Rejected(f"{field}: not an ISO 8601 date-time with a zone", code="invalid") from exc
+
+
+def _immutable(row: Any, fields: dict[str, Any], names: tuple[str, ...]) -> None:
+    for name in names:
+        if row is not None and name in fields and fields[name] != getattr(row, name):
+            raise Rejected(f"{name} cannot change once set", code="invalid")
+
+
+async def load_inspection(ctx: ApplyContext, inspection_id: Any) -> Inspection:
+    insp = await ctx.db.get(Inspection, _uuid(inspection_id, "inspection_id"))
+    if insp is None or insp.project_id not in ctx.actor.project_ids:
+        raise Rejected("unknown inspection", code="not_found")
+    return insp
+
+
+def _parent_frozen(insp: Inspection) -> None:
+    if insp.deleted:
+        raise LateEdit("the inspection was deleted; the edit is kept for review", insp.project_id)
+    if insp.status in rules.FROZEN_STATUSES:
+        raise LateEdit(f"the inspection is {insp.status}; the edit is kept for review", insp.project_id)
+
+
+def _staff_only(ctx: ApplyContext) -> None:
+    if ctx.actor.role not in FIELD_ROLES:
+        raise Rejected("only the property company's field staff record inspections", code="forbidden")
+
+
+class InspectionSpec(EntitySpec):
+    name = "inspection"
+    model = Inspection
+    rank = 10
+    fields: ClassVar[dict[str, FieldRule]] = {
+        "kind": IMMUTABLE, "template_version_id": IMMUTABLE, "target_type": IMMUTABLE, "target_id": IMMUTABLE,
+        "parent_id": IMMUTABLE, "title": LATEST, "status": LATEST, "assignee_id": LATEST,
+        "started_at": LATEST, "finished_at": LATEST,
+    }
+    required = ("kind", "template_version_id", "target_type", "target_id")
+
+    async def project_for_create(self, ctx: ApplyContext, key: uuid.UUID, fields: dict[str, Any]) -> uuid.UUID:
+        model = TARGET_MODELS.get(str(fields["target_type"]))
+        if model is None:
+            raise Rejected("target_type must be one of: " + ", ".join(sorted(rules.TARGET_TYPES)), code="invalid")
+        target = await ctx.db.get(model, _uuid(fields["target_id"], "target_id"))
+        if target is None:
+            raise Rejected("target_id: no such place", code="not_found")
+        project_id: uuid.UUID = target.project_id
+        return project_id
+
+    async def validate(self, ctx: ApplyContext, row: Any, fields: dict[str, Any]) -> dict[str, Any]:
+        _immutable(row, fields, ("kind", "template_version_id", "target_type", "target_id", "parent_id"))
+        if "kind" in fields and fields["kind"] not in rules.KINDS:
+            raise Rejected("kind must be one of: " + ", ".join(sorted(rules.KINDS)), code="invalid")
+        if "status" in fields and fields["status"] not in rules.DEVICE_STATUSES:
+            raise Rejected("status: a device sets draft or in_progress; use the submit operation", code="invalid")
+        for name in ("template_version_id", "target_id", "assignee_id", "parent_id"):
+            if fields.get(name) is not None:
+                fields[name] = _uuid(fields[name], name)
+        for name in ("started_at", "finished_at"):
+            if name in fields:
+                fields[name] = _when(fields[name], name)
+        if row is None:
+            index = await template_index(ctx.db, ctx.cache, fields["template_version_id"])
+            if index is None:
+                raise Rejected("template_version_id: unknown template version", code="invalid")
+            if index.template.kind != fields["kind"]:
+                raise Rejected(f"kind: the template is a {index.template.kind} checklist", code="invalid")
+        return fields
+
+    async def authorize(self, ctx: ApplyContext, row: Any, fields: dict[str, Any]) -> None:
+        _staff_only(ctx)
+
+    def build(self, ctx: ApplyContext, key: uuid.UUID, project_id: uuid.UUID, fields: dict[str, Any]) -> Any:
+        fields.setdefault("status", "draft")
+        return Inspection(id=key, project_id=project_id, created_by=ctx.actor.user_id, **fields)
+
+    def frozen_reason(self, row: Any) -> str | None:
+        if row.status in rules.FROZEN_STATUSES:
+            return f"the inspection is {row.status}; the edit is kept for review"
+        return None
+
+    async def submit(self, ctx: ApplyContext, row: Any, fields: dict[str, Any]) -> None:
+        from server.inspections.submission import submit_inspection
+
+        await submit_inspection(ctx, row, fields)
+
+    def scope(self, actor: Actor) -> ColumnElement[bool] | bool:
+        if actor.is_staff:
+            return True
+        if actor.role == Role.developer_rep:
+            return Inspection.kind.in_(rules.ACCEPTANCE_KINDS)
+        return False
+
+
+def _acceptance_children(model: Any, actor: Actor) -> ColumnElement[bool] | bool:
+    if actor.is_staff:
+        return True
+    if actor.role == Role.developer_rep:
+        return model.inspection_id.in_(select(Inspection.id).where(Inspection.kind.in_(rules.ACCEPTANCE_KINDS)))
+    return False
+
+
+class ItemResultSpec(EntitySpec):
+    name = "item_result"
+    model = ItemResult
+    rank = 20
+    fields: ClassVar[dict[str, FieldRule]] = {
+        "inspection_id": IMMUTABLE, "section_key": IMMUTABLE, "instance_id": IMMUTABLE, "item_key": IMMUTABLE,
+        "instance_label": LATEST,
+        "value": FieldRule(Rule.fail_wins, is_failure=lambda record, value: record["is_failure"](value)),
+        "note": FieldRule(Rule.add_wins_text), "photos": FieldRule(Rule.add_wins_set),
+        "severity": LATEST, "responsible": LATEST, "location": LATEST, "answered_at": LATEST,
+    }
+    required = ("inspection_id", "section_key", "item_key")
+
+    async def project_for_create(self, ctx: ApplyContext, key: uuid.UUID, fields: dict[str, Any]) -> uuid.UUID:
+        return (await load_inspection(ctx, fields["inspection_id"])).project_id
+
+    async def validate(self, ctx: ApplyContext, row: Any, fields: dict[str, Any]) -> dict[str, Any]:
+        _immutable(row, fields, ("inspection_id", "section_key", "instance_id", "item_key"))
+        insp = await load_inspection(ctx, fields.get("inspection_id", row.inspection_id if row else None))
+        _parent_frozen(insp)
+        section_key = fields.get("section_key", row.section_key if row else "")
+        instance_id = fields.get("instance_id", row.instance_id if row else "") or ""
+        item_key = fields.get("item_key", row.item_key if row else "")
+        if row is None:
+            fields["inspection_id"] = insp.id
+            fields["instance_id"] = instance_id
+        index = await template_index(ctx.db, ctx.cache, insp.template_version_id)
+        if index is None:
+            raise Rejected("the inspection's template version is unknown", code="invalid")
+        ref = index.items.get(item_key)
+        if ref is None:
+            raise Rejected(f"item_key: unknown item '{item_key}'", code="invalid")
+        if ref.section.key != section_key:
+            raise Rejected(f"section_key: item '{item_key}' is in section '{ref.section.key}'", code="invalid")
+        if ref.repeatable != bool(instance_id):
+            raise Rejected("instance_id: required for a repeatable section, empty otherwise", code="invalid")
+        answer = Answer(value=fields.get("value", row.value if row else None),
+                        note=fields.get("note") or "", photos=[str(p) for p in fields.get("photos") or []],
+                        severity=fields.get("severity"), responsible=fields.get("responsible"))
+        try:
+            problems = check_answer(ref.item, answer, f"answers.{item_key}")
+        except (TypeError, ValueError) as exc:
+            raise Rejected(f"value: {exc}", code="invalid") from exc
+        if problems:
+            raise Rejected("; ".join(f"{p.path}: {p.message}" for p in problems), code="invalid")
+        if "photos" in fields:
+            fields["photos"] = [str(p) for p in fields["photos"] or []]
+        if "answered_at" in fields:
+            fields["answered_at"] = _when(fields["answered_at"], "answered_at")
+        return fields
+
+    async def authorize(self, ctx: ApplyContext, row: Any, fields: dict[str, Any]) -> None:
+        _staff_only(ctx)
+
+    def build(self, ctx: ApplyContext, key: uuid.UUID, project_id: uuid.UUID, fields: dict[str, Any]) -> Any:
+        expected = rules.item_result_id(fields["inspection_id"], fields["section_key"], fields["instance_id"],
+                                        fields["item_key"])
+        if key != expected:
+            raise Rejected(f"id: an item result's id is UUIDv5 of its address; expected {expected}", code="invalid")
+        return ItemResult(id=key, project_id=project_id, answered_by=ctx.actor.user_id, **fields)
+
+    async def merge_record(self, ctx: ApplyContext, row: Any) -> dict[str, Any]:
+        insp = await ctx.db.get(Inspection, row.inspection_id)
+        assert insp is not None
+        index = await template_index(ctx.db, ctx.cache, insp.template_version_id)
+        item = index.items[row.item_key].item if index and row.item_key in index.items else None
+
+        def is_failure(value: Any) -> bool:
+            return item is not None and outcome(item, Answer(value=value)) == "fail"
+
+        return {"is_failure": is_failure}
+
+    async def after_apply(self, ctx: ApplyContext, row: Any, created: bool, changed: set[str]) -> None:
+        insp = await ctx.db.get(Inspection, row.inspection_id)
+        if insp is not None and insp.status in rules.FROZEN_STATUSES and changed & {"value", "severity"}:
+            # Only a manager's conflict resolution reaches a frozen inspection.
+            from server.tickets.services import open_tickets_for
+
+            await open_tickets_for(ctx, insp)
+
+    def scope(self, actor: Actor) -> ColumnElement[bool] | bool:
+        return _acceptance_children(ItemResult, actor)
+
+
+class CheckpointScanSpec(EntitySpec):
+    name = "checkpoint_scan"
+    model = CheckpointScan
+    rank = 30
+    fields: ClassVar[dict[str, FieldRule]] = {
+        "code": IMMUTABLE, "inspection_id": IMMUTABLE, "scanned_at": IMMUTABLE,
+        "latitude": IMMUTABLE, "longitude": IMMUTABLE, "accuracy_m": IMMUTABLE,
+    }
+    required = ("code", "scanned_at")
+
+    async def project_for_create(self, ctx: ApplyContext, key: uuid.UUID, fields: dict[str, Any]) -> uuid.UUID:
+        place = await _place_by_code(ctx, str(fields["code"]))
+        ctx.cache[f"scan:{key}"] = place
+        return place[2]
+
+    async def validate(self, ctx: ApplyContext, row: Any, fields: dict[str, Any]) -> dict[str, Any]:
+        if row is not None:
+            raise LateEdit("a checkpoint scan is a record of fact and never changes")
+        fields["scanned_at"] = _when(fields["scanned_at"], "scanned_at")
+        for name in ("latitude", "longitude", "accuracy_m"):
+            v = fields.get(name)
+            if v is not None and not isinstance(v, int | float):
+                raise Rejected(f"{name}: not a number", code="invalid")
+        lat, lon = fields.get("latitude"), fields.get("longitude")
+        if (lat is None) != (lon is None) or (
+            lat is not None and lon is not None and not (-90 <= lat <= 90 and -180 <= lon <= 180)
+        ):
+            raise Rejected("latitude/longitude: give both, within range", code="invalid")
+        if fields.get("inspection_id") is not None:
+            insp = await load_inspection(ctx, fields["inspection_id"])
+            fields["inspection_id"] = insp.id
+        return fields
+
+    async def authorize(self, ctx: ApplyContext, row: Any, fields: dict[str, Any]) -> None:
+        _staff_only(ctx)
+
+    def build(self, ctx: ApplyContext, key: uuid.UUID, project_id: uuid.UUID, fields: dict[str, Any]) -> Any:
+        place_type, place_id, _project = ctx.cache[f"scan:{key}"]
+        return CheckpointScan(id=key, project_id=project_id, place_type=place_type, place_id=place_id,
+                              user_id=ctx.actor.user_id, device_id=ctx.device_id, received_at=ctx.now, **fields)
+
+    def scope(self, actor: Actor) -> bool:
+        return bool(actor.is_staff)
+
+
+async def _place_by_code(ctx: ApplyContext, code: str) -> tuple[str, uuid.UUID, uuid.UUID]:
+    for kind, model in (("unit", Unit), ("area", PublicArea), ("facility", Facility)):
+        row = (await ctx.db.execute(select(model.id, model.project_id).where(model.code == code))).first()
+        if row is not None and row.project_id in ctx.actor.project_ids:
+            return kind, row.id, row.project_id
+    raise Rejected("code: no such tag in your projects", code="not_found")
+
+
+class SignatureSpec(EntitySpec):
+    name = "signature"
+    model = Signature
+    rank = 40
+    fields: ClassVar[dict[str, FieldRule]] = {
+        "inspection_id": IMMUTABLE, "role": IMMUTABLE, "signer_name": IMMUTABLE, "photo_id": IMMUTABLE,
+        "signed_at": IMMUTABLE,
+    }
+    required = ("inspection_id", "role", "signer_name", "signed_at")
+
+    async def project_for_create(self, ctx: ApplyContext, key: uuid.UUID, fields: dict[str, Any]) -> uuid.UUID:
+        return (await load_inspection(ctx, fields["inspection_id"])).project_id
+
+    async def validate(self, ctx: ApplyContext, row: Any, fields: dict[str, Any]) -> dict[str, Any]:
+        if row is not None:
+            raise LateEdit("a signature never changes once recorded")
+        insp = await load_inspection(ctx, fields["inspection_id"])
+        if insp.status not in rules.FROZEN_STATUSES:
+            raise Rejected("submit the inspection before it is signed", code="not_submitted")
+        if fields["role"] not in rules.SIGNER_ROLES:
+            raise Rejected("role must be one of: " + ", ".join(sorted(rules.SIGNER_ROLES)), code="invalid")
+        fields["inspection_id"] = insp.id
+        fields["signed_at"] = _when(fields["signed_at"], "signed_at")
+        if fields.get("photo_id") is not None:
+            fields["photo_id"] = _uuid(fields["photo_id"], "photo_id")
+        return fields
+
+    async def authorize(self, ctx: ApplyContext, row: Any, fields: dict[str, Any]) -> None:
+        role = fields.get("role")
+        if role == "developer_rep" and ctx.actor.role != Role.developer_rep and ctx.actor.role not in FIELD_ROLES:
+            raise Rejected("forbidden", code="forbidden")
+        if ctx.actor.role not in FIELD_ROLES and ctx.actor.role != Role.developer_rep:
+            raise Rejected("contractors do not sign inspections", code="forbidden")
+
+    def build(self, ctx: ApplyContext, key: uuid.UUID, project_id: uuid.UUID, fields: dict[str, Any]) -> Any:
+        return Signature(id=key, project_id=project_id, recorded_by=ctx.actor.user_id, received_at=ctx.now, **fields)
+
+    async def after_apply(self, ctx: ApplyContext, row: Any, created: bool, changed: set[str]) -> None:
+        insp = await ctx.db.get(Inspection, row.inspection_id)
+        assert insp is not None
+        roles = set((await ctx.db.scalars(select(Signature.role).where(
+            Signature.inspection_id == insp.id, Signature.deleted.is_(False)))).all())
+        needed = rules.SIGNATURES_TO_SIGN.get(insp.kind, frozenset({"inspector"}))
+        if needed <= roles and insp.status != "signed":
+            insp.status = "signed"
+            await ctx.db.flush()
+
+    def frozen_reason(self, row: Any) -> str | None:
+        return "a signature never changes once recorded"
+
+    def scope(self, actor: Actor) -> ColumnElement[bool] | bool:
+        return _acceptance_children(Signature, actor)
+
+
+SPECS: list[EntitySpec] = [InspectionSpec(), ItemResultSpec(), CheckpointScanSpec(), SignatureSpec()]

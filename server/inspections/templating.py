@@ -1,0 +1,20 @@
+"""The template version an inspection was made with, cached per push."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from checklists.index import TemplateIndex
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.templates.services import template_for_version
+
+
+async def template_index(db: AsyncSession, cache: dict[str, Any], version_id: uuid.UUID) -> TemplateIndex | None:
+    key = f"template:{version_id}"
+    if key not in cache:
+        template = await template_for_version(db, version_id)
+        cache[key] = TemplateIndex(template) if template is not None else None
+    index: TemplateIndex | None = cache[key]
+    return index

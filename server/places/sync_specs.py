@@ -1,0 +1,62 @@
+"""Places travel to devices through the pull feed (read-only there): a tablet
+offline for days still knows every unit, area and facility of its projects.
+Owners' names and phone numbers only reach roles that may see them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server.places.models import Building, Facility, Project, PublicArea, Unit
+from sync.registry import Actor, EntitySpec
+
+PERSONAL_FIELDS = ("owner_name", "owner_phone")
+HIDDEN = {"id", "version", "project_id", "company_id", "created_at", "updated_at"}
+
+
+class _PlaceSpec(EntitySpec):
+    device_writes = False
+    device_creates = False
+    soft_delete = False
+
+    def scope(self, actor: Actor) -> bool:
+        return True
+
+    def serialize(self, row: Any, actor: Actor) -> dict[str, Any]:
+        data = {k: v for k, v in row._mapping.items() if k not in HIDDEN}
+        if not actor.sees_personal_data:
+            for name in PERSONAL_FIELDS:
+                data.pop(name, None)
+        return data
+
+
+class ProjectSpec(_PlaceSpec):
+    name = "project"
+    model = Project
+    rank = 1
+
+
+class BuildingSpec(_PlaceSpec):
+    name = "building"
+    model = Building
+    rank = 2
+
+
+class AreaSpec(_PlaceSpec):
+    name = "area"
+    model = PublicArea
+    rank = 3
+
+
+class UnitSpec(_PlaceSpec):
+    name = "unit"
+    model = Unit
+    rank = 4
+
+
+class FacilitySpec(_PlaceSpec):
+    name = "facility"
+    model = Facility
+    rank = 5
+
+
+SPECS: list[EntitySpec] = [ProjectSpec(), BuildingSpec(), AreaSpec(), UnitSpec(), FacilitySpec()]

@@ -1,0 +1,31 @@
+"""HTTP for the sync engine: push, pull, and the managers' conflict list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, post
+from litestar.params import JSONBody
+
+from server.accounts.deps import CurrentUser
+from server.db.session import DB
+from server.syncing.registry import registry
+from server.syncing.templates import template_refs
+from sync.protocol import PullRequest, PullResponse, PushRequest, PushResponse
+from sync.pull import pull
+from sync.push import push
+
+
+class SyncController(Controller):
+    path = "/api/sync"
+    tags = ["sync 同步"]  # noqa: RUF012
+
+    @post("/push", status_code=200, summary="Apply a device's mutations exactly once 上传变更")
+    async def push(self, data: JSONBody[PushRequest], db: DB, principal: CurrentUser,
+                   request: Request[Any, Any, Any]) -> PushResponse:
+        return await push(db, registry(), principal, principal.device_id, data)
+
+    @post("/pull", status_code=200, summary="Changes since a cursor, page by page 拉取变更")
+    async def pull(self, data: JSONBody[PullRequest], db: DB, principal: CurrentUser) -> PullResponse:
+        return await pull(db, registry(), principal, principal.device_id, data,
+                          templates=await template_refs(db))

@@ -1,0 +1,57 @@
+"""Opening rectification tickets from failed items — exactly once — and moving
+tickets through their life by events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from checklists.judgement import Judgement
+from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError
+
+from server.inspections.models import Inspection
+from server.inspections.rules import ticket_id_for
+from server.places.models import Project
+from server.tickets.models import Ticket
+from sync import stamping
+from sync.registry import ApplyContext
+
+
+async def open_tickets_for(ctx: ApplyContext, insp: Inspection, judgement: Judgement | None = None) -> int:
+    """One ticket per failed item of a submitted inspection. The ticket's id is
+    derived from the item result's id and `item_result_id` is unique, so a retry,
+    a replay, a merge or a second process can never open a second one: the insert
+    simply fails inside its savepoint. Returns how many were opened now."""
+    from server.inspections.submission import judge_inspection
+
+    by_address: dict[Any, Any]
+    if judgement is None:
+        judgement, by_address = await judge_inspection(ctx, insp)
+    else:
+        _, by_address = await judge_inspection(ctx, insp)
+    project = await ctx.db.get(Project, insp.project_id)
+    opened = 0
+    for failure in judgement.failures:
+        result = by_address.get((failure.section, failure.instance or "", failure.item))
+        if result is None:
+            continue
+        responsible = failure.responsible or "engineering"
+        tid = ticket_id_for(result.id)
+        values = {
+            "id": tid, "project_id": insp.project_id, "inspection_id": insp.id, "item_result_id": result.id,
+            "item_key": failure.item, "source": "inspection",
+            "title": f"{failure.label.zh} / {failure.label.en}"[:300],
+            "description": failure.note or None, "target_type": insp.target_type, "target_id": insp.target_id,
+            "location": result.location, "severity": failure.severity, "responsible": responsible,
+            "responsible_org_id": project.developer_org_id if project and responsible == "developer" else None,
+            "status": "open", "photos": list(failure.photos), "opened_by": None, "version": 0,
+            "created_at": ctx.now, "updated_at": ctx.now, "deleted": False,
+        }
+        try:
+            async with ctx.db.begin_nested():
+                await ctx.db.execute(insert(Ticket).values(**values))
+        except IntegrityError:
+            continue  # already open for this item: exactly once
+        stamping.touch(ctx.db.sync_session, Ticket.__table__, insp.project_id, {tid})
+        opened += 1
+    return opened

@@ -1,0 +1,186 @@
+"""How tickets and ticket events sync; who sees which tickets."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any, ClassVar
+
+import msgspec
+from sqlalchemy import ColumnElement, or_, select
+
+from server.accounts.models import Organisation
+from server.accounts.roles import Role
+from server.inspections.sync_specs import FIELD_ROLES, IMMUTABLE, LATEST, TARGET_MODELS, _uuid, _when
+from server.tickets import lifecycle
+from server.tickets.models import Ticket, TicketEvent
+from sync import stamping
+from sync.conflicts import record_conflict
+from sync.errors import LateEdit, Rejected
+from sync.merge import FieldRule, Rule
+from sync.registry import Actor, ApplyContext, EntitySpec
+
+SEVERITIES = frozenset({"general", "important", "serious"})
+RESPONSIBLES = frozenset({"developer", "contractor", "engineering", "cleaning", "greening", "security"})
+
+
+def _visible_tickets(actor: Actor) -> ColumnElement[bool] | bool:
+    if actor.is_staff:
+        return True
+    return or_(Ticket.responsible_org_id == actor.org_id, Ticket.assignee_org_id == actor.org_id)
+
+
+class TicketSpec(EntitySpec):
+    name = "ticket"
+    model = Ticket
+    rank = 50
+    fields: ClassVar[dict[str, FieldRule]] = {
+        "title": LATEST, "description": FieldRule(Rule.add_wins_text), "severity": LATEST, "responsible": LATEST,
+        "target_type": IMMUTABLE, "target_id": IMMUTABLE, "location": LATEST, "due_date": LATEST,
+        "photos": FieldRule(Rule.add_wins_set),
+    }
+    required = ("title", "severity", "responsible", "target_type", "target_id")
+
+    async def project_for_create(self, ctx: ApplyContext, key: uuid.UUID, fields: dict[str, Any]) -> uuid.UUID:
+        model = TARGET_MODELS.get(str(fields["target_type"]))
+        if model is None:
+            raise Rejected("target_type: unknown kind of place", code="invalid")
+        target = await ctx.db.get(model, _uuid(fields["target_id"], "target_id"))
+        if target is None:
+            raise Rejected("target_id: no such place", code="not_found")
+        project_id: uuid.UUID = target.project_id
+        return project_id
+
+    async def validate(self, ctx: ApplyContext, row: Any, fields: dict[str, Any]) -> dict[str, Any]:
+        if "severity" in fields and fields["severity"] not in SEVERITIES:
+            raise Rejected("severity must be general, important or serious", code="invalid")
+        if "responsible" in fields and fields["responsible"] not in RESPONSIBLES:
+            raise Rejected("responsible: unknown party", code="invalid")
+        if fields.get("target_id") is not None:
+            fields["target_id"] = _uuid(fields["target_id"], "target_id")
+        if fields.get("due_date") is not None:
+            try:
+                fields["due_date"] = msgspec.convert(fields["due_date"], date)
+            except msgspec.ValidationError as exc:
+                raise Rejected("due_date: not a date (YYYY-MM-DD)", code="invalid") from exc
+        if "photos" in fields:
+            fields["photos"] = [str(p) for p in fields["photos"] or []]
+        return fields
+
+    async def authorize(self, ctx: ApplyContext, row: Any, fields: dict[str, Any]) -> None:
+        if ctx.actor.role not in FIELD_ROLES:
+            raise Rejected("only the property company's staff open or edit tickets; report with an event",
+                           code="forbidden")
+
+    def build(self, ctx: ApplyContext, key: uuid.UUID, project_id: uuid.UUID, fields: dict[str, Any]) -> Any:
+        return Ticket(id=key, project_id=project_id, source="manual", status="open", opened_by=ctx.actor.user_id,
+                      **fields)
+
+    def frozen_reason(self, row: Any) -> str | None:
+        return "the ticket is closed; the edit is kept for review" if row.status == "closed" else None
+
+    def scope(self, actor: Actor) -> ColumnElement[bool] | bool:
+        return _visible_tickets(actor)
+
+
+class TicketEventSpec(EntitySpec):
+    name = "ticket_event"
+    model = TicketEvent
+    rank = 60
+    fields: ClassVar[dict[str, FieldRule]] = {
+        "ticket_id": IMMUTABLE, "kind": IMMUTABLE, "note": IMMUTABLE, "photos": IMMUTABLE, "data": IMMUTABLE,
+        "at": IMMUTABLE,
+    }
+    required = ("ticket_id", "kind")
+
+    async def _ticket(self, ctx: ApplyContext, ticket_id: Any) -> Ticket:
+        ticket = await ctx.db.get(Ticket, _uuid(ticket_id, "ticket_id"), with_for_update=True)
+        if ticket is None or ticket.project_id not in ctx.actor.project_ids:
+            raise Rejected("unknown ticket", code="not_found")
+        return ticket
+
+    async def project_for_create(self, ctx: ApplyContext, key: uuid.UUID, fields: dict[str, Any]) -> uuid.UUID:
+        return (await self._ticket(ctx, fields["ticket_id"])).project_id
+
+    async def validate(self, ctx: ApplyContext, row: Any, fields: dict[str, Any]) -> dict[str, Any]:
+        if row is not None:
+            raise LateEdit("a ticket event never changes once recorded")
+        if fields["kind"] not in lifecycle.EVENT_KINDS:
+            raise Rejected("kind must be one of: " + ", ".join(sorted(lifecycle.EVENT_KINDS)), code="invalid")
+        fields["ticket_id"] = _uuid(fields["ticket_id"], "ticket_id")
+        fields["at"] = _when(fields.get("at"), "at")
+        fields["photos"] = [str(p) for p in fields.get("photos") or []]
+        data = fields.get("data") or {}
+        if not isinstance(data, dict):
+            raise Rejected("data: must be an object", code="invalid")
+        if fields["kind"] == "callback" and data.get("rating") not in lifecycle.RATINGS:
+            raise Rejected("data.rating must be one of: " + ", ".join(lifecycle.RATINGS), code="invalid")
+        fields["data"] = data
+        return fields
+
+    async def authorize(self, ctx: ApplyContext, row: Any, fields: dict[str, Any]) -> None:
+        ticket = await self._ticket(ctx, fields["ticket_id"])
+        if ctx.actor.is_staff:
+            return
+        mine = ctx.actor.org_id in (ticket.responsible_org_id, ticket.assignee_org_id)
+        allowed = {"fix", "comment"} | ({"assign"} if ctx.actor.role == Role.developer_rep else set())
+        if not mine or fields["kind"] not in allowed:
+            raise Rejected("this ticket event is not yours to record", code="forbidden")
+
+    def build(self, ctx: ApplyContext, key: uuid.UUID, project_id: uuid.UUID, fields: dict[str, Any]) -> Any:
+        return TicketEvent(id=key, project_id=project_id, user_id=ctx.actor.user_id, received_at=ctx.now, **fields)
+
+    async def after_apply(self, ctx: ApplyContext, row: Any, created: bool, changed: set[str]) -> None:
+        if not created:
+            return
+        ticket = await self._ticket(ctx, row.ticket_id)
+        after = lifecycle.next_status(ticket.status, row.kind)
+        if after is None:
+            # Recorded, not applied: e.g. a fix reported offline after the ticket closed.
+            row.outcome = "refused"
+            cid = await record_conflict(
+                ctx, "ticket", ticket.id, ticket.project_id, "status", kind="event_refused",
+                server_value=ticket.status, incoming_value=row.kind, base_value=None, merged_value=ticket.status,
+                flagged=True, note=f"{row.kind} does not apply to a {ticket.status} ticket")
+            ctx.conflict_ids.append(cid)
+            return
+        if row.kind == "assign":
+            await _assign(ctx, ticket, row.data)
+        if row.kind == "fix":
+            ticket.photos = list(ticket.photos or []) + [p for p in row.photos if p not in (ticket.photos or [])]
+        if row.kind == "close":
+            ticket.closed_at = ctx.now
+        if row.kind == "callback":
+            ticket.rating = row.data["rating"]
+        ticket.status = after
+        await ctx.db.flush()
+
+    def scope(self, actor: Actor) -> ColumnElement[bool] | bool:
+        visible = _visible_tickets(actor)
+        if visible is True:
+            return True
+        assert not isinstance(visible, bool)
+        return TicketEvent.ticket_id.in_(select(Ticket.id).where(visible))
+
+
+async def _assign(ctx: ApplyContext, ticket: Ticket, data: dict[str, Any]) -> None:
+    org_id = data.get("assignee_org_id")
+    if org_id is not None:
+        org = await ctx.db.get(Organisation, _uuid(org_id, "data.assignee_org_id"))
+        if org is None or (org.company_id or org.id) != ctx.actor.company_id:
+            raise Rejected("data.assignee_org_id: unknown organisation", code="invalid")
+        old = ticket.assignee_org_id
+        if old and old != org.id and old != ticket.responsible_org_id:
+            # The previous organisation no longer sees this ticket.
+            stamping.bury(ctx.db.sync_session, "ticket", ticket.project_id, ticket.id, old)
+        ticket.assignee_org_id = org.id
+    if data.get("assignee_user_id") is not None:
+        ticket.assignee_user_id = _uuid(data["assignee_user_id"], "data.assignee_user_id")
+    if data.get("due_date") is not None:
+        try:
+            ticket.due_date = msgspec.convert(data["due_date"], date)
+        except msgspec.ValidationError as exc:
+            raise Rejected("data.due_date: not a date", code="invalid") from exc
+
+
+SPECS: list[EntitySpec] = [TicketSpec(), TicketEventSpec()]

@@ -1,0 +1,172 @@
+"""A reference sync client in Python: a local replica and an outbox, like a tablet.
+
+The tests use it to simulate many devices (lost responses, retries, offline
+days); later it drives load tests. The PWA implements the same protocol.
+
+- `replica`: records as the server last sent them (entity → id → data).
+- `outbox`: mutations made locally and not yet acknowledged by the server.
+- `view()`: the replica with the outbox applied on top (what the user sees).
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from sync.protocol import (
+    PROTOCOL_VERSION,
+    Mutation,
+    MutationResult,
+    PullRequest,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+)
+
+
+class TransportError(Exception):
+    """The request may or may not have reached the server; nothing came back."""
+
+
+class HTTPStatusError(Exception):
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        super().__init__(f"HTTP {status}: {body.get('detail')}")
+        self.status = status
+        self.body = body
+
+
+#: path, JSON body → (status, JSON body). Raises TransportError when the answer is lost.
+Transport = Callable[[str, dict[str, Any]], Awaitable[tuple[int, dict[str, Any]]]]
+
+
+class SyncClient:
+    def __init__(self, transport: Transport, device_id: str, *, protocol: int = PROTOCOL_VERSION,
+                 clock: Callable[[], datetime] | None = None) -> None:
+        self.transport = transport
+        self.device_id = device_id
+        self.protocol = protocol
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.replica: dict[str, dict[str, dict[str, Any]]] = {}
+        self.project_of: dict[tuple[str, str], str] = {}
+        self.outbox: list[Mutation] = []
+        self.next_id = 1
+        self.acked = 0
+        self.cursor: str | None = None
+        self.projects: list[str] = []
+        self.templates: list[dict[str, Any]] = []
+        self.results: dict[int, MutationResult] = {}
+
+    # --- local edits ----------------------------------------------------------------------
+
+    def _enqueue(self, op: str, entity: str, key: uuid.UUID | str, fields: dict[str, Any] | None = None,
+                 base: dict[str, Any] | None = None) -> Mutation:
+        m = Mutation(id=self.next_id, op=op, entity=entity, key=uuid.UUID(str(key)),  # type: ignore[arg-type]
+                     fields=msgspec.to_builtins(fields or {}), base=base, client_time=self.clock())
+        self.next_id += 1
+        self.outbox.append(m)
+        return m
+
+    def put(self, entity: str, key: uuid.UUID | str, **fields: Any) -> Mutation:
+        """Create or change fields; `base` is what this device believes the server holds."""
+        current = self.view(entity, key)
+        base = {f: current[f] for f in fields if current is not None and f in current}
+        return self._enqueue("put", entity, key, fields, base if self.protocol >= 2 else None)
+
+    def delete(self, entity: str, key: uuid.UUID | str) -> Mutation:
+        return self._enqueue("delete", entity, key)
+
+    def submit(self, entity: str, key: uuid.UUID | str) -> Mutation:
+        return self._enqueue("submit", entity, key)
+
+    def resolve(self, conflict_id: uuid.UUID | str, choice: str, value: Any = None) -> Mutation:
+        return self._enqueue("resolve", "conflict", conflict_id, {"choice": choice, "value": value})
+
+    def view(self, entity: str, key: uuid.UUID | str) -> dict[str, Any] | None:
+        rec = copy.deepcopy(self.replica.get(entity, {}).get(str(key)))
+        for m in self.outbox:
+            if m.entity != entity or str(m.key) != str(key):
+                continue
+            if m.op == "put":
+                rec = {**(rec or {}), **m.fields}
+            elif m.op == "delete":
+                rec = None
+        return rec
+
+    # --- talking to the server ------------------------------------------------------------
+
+    async def _post(self, path: str, body: msgspec.Struct) -> dict[str, Any]:
+        status, data = await self.transport(path, msgspec.to_builtins(body))
+        if status >= 400:
+            raise HTTPStatusError(status, data)
+        return data
+
+    async def push(self, batch: int = 500) -> list[MutationResult]:
+        """Send the outbox in order. A lost answer raises TransportError and
+        leaves the outbox as it was: the next push resends, the server answers
+        the applied part from its records."""
+        done: list[MutationResult] = []
+        while self.outbox:
+            chunk = self.outbox[:batch]
+            req = PushRequest(protocol=self.protocol, device_id=self.device_id, mutations=chunk,
+                              client_time=self.clock())
+            try:
+                data = await self._post("/api/sync/push", req)
+            except HTTPStatusError as exc:
+                if exc.status == 409 and "expected" in exc.body:
+                    # The server has applied fewer than we thought: resend from there.
+                    expected = int(exc.body["expected"])
+                    if expected > chunk[0].id:
+                        self._ack(expected - 1)
+                        continue
+                raise
+            resp = msgspec.convert(data, PushResponse)
+            for r in resp.results:
+                self.results[r.id] = r
+            done.extend(resp.results)
+            self._ack(resp.last_mutation_id)
+        return done
+
+    def _ack(self, last: int) -> None:
+        self.acked = max(self.acked, last)
+        self.outbox = [m for m in self.outbox if m.id > self.acked]
+
+    async def pull(self, max_bytes: int = 1_048_576) -> int:
+        """Pull every page; returns how many changes were applied."""
+        applied = 0
+        while True:
+            req = PullRequest(protocol=self.protocol, device_id=self.device_id, cursor=self.cursor,
+                              max_bytes=max_bytes)
+            resp = msgspec.convert(await self._post("/api/sync/pull", req), PullResponse)
+            for p in [*resp.removed_projects, *resp.reset_projects]:
+                self._drop_project(str(p))
+            for ch in resp.changes:
+                table = self.replica.setdefault(ch.entity, {})
+                if ch.deleted:
+                    table.pop(str(ch.id), None)
+                    self.project_of.pop((ch.entity, str(ch.id)), None)
+                else:
+                    table[str(ch.id)] = msgspec.to_builtins(ch.data or {})
+                    self.project_of[(ch.entity, str(ch.id))] = str(ch.project_id)
+                applied += 1
+            self.cursor = resp.cursor
+            self.projects = [str(p) for p in resp.projects]
+            self.templates = [msgspec.to_builtins(t) for t in resp.templates]
+            if resp.last_mutation_id is not None:
+                self._ack(resp.last_mutation_id)
+            if not resp.has_more:
+                return applied
+
+    def _drop_project(self, project_id: str) -> None:
+        for (entity, key), p in list(self.project_of.items()):
+            if p == project_id:
+                self.replica.get(entity, {}).pop(key, None)
+                del self.project_of[(entity, key)]
+
+    async def sync(self) -> None:
+        await self.push()
+        await self.pull()

@@ -1,0 +1,109 @@
+"""The sync protocol's messages (msgspec Structs). See docs/sync-protocol.md.
+
+Evolution rule: every field added to a message has a default, and the server
+accepts the current protocol version and the one before it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+#: The protocol this code speaks, and the oldest one the server still accepts.
+PROTOCOL_VERSION = 2
+MIN_PROTOCOL_VERSION = 1
+
+DeviceId = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+MutationId = Annotated[int, msgspec.Meta(ge=1)]
+
+Op = Literal["put", "delete", "submit", "resolve"]
+Status = Literal["applied", "conflict", "rejected"]
+
+
+class Mutation(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """One change made on a device.
+
+    - ``id``: the device's own counter, 1, 2, 3 … never reused.
+    - ``op``: ``put`` (create or update fields), ``delete``, ``submit`` (an
+      inspection), ``resolve`` (a conflict, managers only).
+    - ``fields``: for ``put`` the new values; for ``resolve`` ``{"value": …}``.
+    - ``base``: the values of those fields as the device last saw them from the
+      server (absent for a field the device created). Protocol 1 clients send no
+      ``base``; the server then treats the device as up to date.
+    - ``client_time``: the device's clock — stored, never used for ordering.
+    """
+
+    id: MutationId
+    op: Op
+    entity: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+    key: uuid.UUID
+    fields: dict[str, Any] = {}
+    base: dict[str, Any] | None = None
+    client_time: datetime | None = None
+
+
+class PushRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    protocol: int
+    device_id: DeviceId
+    mutations: Annotated[list[Mutation], msgspec.Meta(max_length=1000)]
+    client_time: datetime | None = None
+
+
+class MutationResult(msgspec.Struct, omit_defaults=True, kw_only=True):
+    id: int
+    status: Status
+    reason: str | None = None
+    code: str | None = None
+    conflicts: list[uuid.UUID] = []
+
+
+class PushResponse(msgspec.Struct, kw_only=True):
+    protocol: int
+    last_mutation_id: int
+    results: list[MutationResult]
+
+
+class PullRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    protocol: int
+    device_id: DeviceId
+    cursor: str | None = None
+    max_bytes: Annotated[int, msgspec.Meta(ge=16_384, le=8_388_608)] = 1_048_576
+
+
+class Change(msgspec.Struct, omit_defaults=True, kw_only=True):
+    """One record as the server now holds it, or its deletion (``deleted`` true,
+    ``data`` absent)."""
+
+    entity: str
+    id: uuid.UUID
+    project_id: uuid.UUID
+    version: int
+    deleted: bool = False
+    data: dict[str, Any] | None = None
+
+
+class TemplateRef(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    key: str
+    content_hash: str
+
+
+class PullResponse(msgspec.Struct, kw_only=True):
+    protocol: int
+    cursor: str
+    has_more: bool
+    changes: list[Change]
+    #: Projects in the device's scope now.
+    projects: list[uuid.UUID]
+    #: Projects the device must forget (access withdrawn).
+    removed_projects: list[uuid.UUID] = []
+    #: Projects whose local copy the device must drop before applying this page,
+    #: because its cursor was older than the tombstone horizon (a full resync follows).
+    reset_projects: list[uuid.UUID] = []
+    #: The device's last mutation applied by the server; present on the last page
+    #: only, read in the same pass as the changes it accounts for.
+    last_mutation_id: int | None = None
+    templates: list[TemplateRef] = []

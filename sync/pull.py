@@ -1,0 +1,160 @@
+"""Pull: every change in the caller's scope since its cursor, page by page.
+
+The numbered steps match docs/sync-protocol.md §Pull line for line.
+"""
+
+from __future__ import annotations
+
+import heapq
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy import Table, and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sync import cursor as cursors
+from sync.cursor import DONE_RANK, START, Position
+from sync.errors import BadBatch
+from sync.protocol import PROTOCOL_VERSION, Change, PullRequest, PullResponse, TemplateRef
+from sync.push import check_protocol
+from sync.registry import Actor, EntitySpec, Registry
+from sync.tables import clocks, devices, tombstones
+
+#: Rows read per table per page; bounds memory together with max_bytes.
+ROWS_PER_QUERY = 500
+TOMBSTONE_RANK = DONE_RANK - 1
+
+
+@dataclass(order=True)
+class _Item:
+    key: tuple[int, int, str]
+    change: Change
+
+
+def _after(table: Table, rank: int, pos: Position, upto: int) -> Any:
+    """Rows strictly after `pos` in (version, rank, id) order, up to version `upto`."""
+    version, prank, pid = pos
+    col_v, col_id = table.c.version, table.c.id
+    if rank > prank:
+        cond = col_v >= version
+    elif rank == prank and pid:
+        cond = or_(col_v > version, and_(col_v == version, col_id > uuid.UUID(pid)))
+    elif rank == prank:
+        cond = col_v >= version
+    else:
+        cond = col_v > version
+    return and_(cond, col_v <= upto, col_v > 0)
+
+
+async def _read_entity(db: AsyncSession, spec: EntitySpec, actor: Actor, project_id: uuid.UUID,
+                       pos: Position, upto: int) -> list[_Item]:
+    scope = spec.scope(actor)
+    if scope is False:
+        return []
+    table: Table = spec.table
+    stmt = select(table).where(table.c.project_id == project_id, _after(table, spec.rank, pos, upto))
+    if scope is not True:
+        stmt = stmt.where(scope)
+    stmt = stmt.order_by(table.c.version, table.c.id).limit(ROWS_PER_QUERY)
+    items = []
+    for row in (await db.execute(stmt)).all():
+        deleted = bool(getattr(row, "deleted", False))
+        change = Change(entity=spec.name, id=row.id, project_id=project_id, version=row.version, deleted=deleted,
+                        data=None if deleted else spec.serialize(row, actor))
+        items.append(_Item((row.version, spec.rank, str(row.id)), change))
+    return items
+
+
+async def _read_tombstones(db: AsyncSession, actor: Actor, project_id: uuid.UUID, pos: Position,
+                           upto: int) -> list[_Item]:
+    stmt = (select(tombstones).where(
+        tombstones.c.project_id == project_id, _after(tombstones, TOMBSTONE_RANK, pos, upto),
+        or_(tombstones.c.audience_org_id.is_(None), tombstones.c.audience_org_id == actor.org_id))
+        .order_by(tombstones.c.version, tombstones.c.id).limit(ROWS_PER_QUERY))
+    return [_Item((r.version, TOMBSTONE_RANK, str(r.id)),
+                  Change(entity=r.entity, id=r.entity_id, project_id=project_id, version=r.version, deleted=True))
+            for r in (await db.execute(stmt)).all()]
+
+
+async def pull(db: AsyncSession, registry: Registry, actor: Actor, token_device_id: str, request: PullRequest,
+               *, templates: list[TemplateRef] | None = None) -> PullResponse:
+    # 1. Protocol version: the current one or the one before, else 426.
+    check_protocol(request.protocol)
+    # 2. The device named is the device the access token was issued to.
+    if request.device_id != token_device_id:
+        raise BadBatch("device_id does not match the device this token was issued to")
+    # 3. Decode the cursor: per project, the last position delivered.
+    positions = cursors.decode(request.cursor)
+    # 4. Read the device's last applied mutation id BEFORE the clocks: every
+    #    mutation it counts committed no later than the versions read next.
+    lmid = await db.scalar(select(devices.c.last_mutation_id).where(
+        (devices.c.user_id == actor.user_id) & (devices.c.device_id == request.device_id)))
+    # 5. Read the clocks of the projects in scope: this pull reads nothing newer.
+    scope = sorted(actor.project_ids, key=str)
+    clock_rows = {r.project_id: r for r in (await db.execute(
+        select(clocks).where(clocks.c.project_id.in_(scope)))).all()}
+    # 6. Projects no longer in scope are removed; cursors older than a project's
+    #    tombstone horizon restart that project from the beginning.
+    removed = sorted((p for p in positions if p not in actor.project_ids), key=str)
+    reset = []
+    for p in scope:
+        pos = positions.get(p, START)
+        horizon = clock_rows[p].horizon if p in clock_rows else 0
+        if pos != START and pos[0] < horizon:
+            reset.append(p)
+            pos = START
+        positions[p] = pos
+    for p in removed:
+        del positions[p]
+    # 7. Fill the page project by project, merging every visible table in
+    #    (version, rank, id) order, until max_bytes.
+    changes: list[Change] = []
+    size = 0
+    has_more = False
+    for p in scope:
+        upto = int(clock_rows[p].version) if p in clock_rows else 0
+        pos = positions[p]
+        if pos[0] >= upto and pos[1] == DONE_RANK:
+            continue
+        while True:
+            streams = [await _read_entity(db, spec, actor, p, pos, upto) for spec in registry.all()]
+            streams.append(await _read_tombstones(db, actor, p, pos, upto))
+            # A stream that returned a full batch may hold more after its last row:
+            # only items up to the smallest such "last row" are safe to take.
+            limit_key = min((s[-1].key for s in streams if len(s) == ROWS_PER_QUERY), default=None)
+            merged = heapq.merge(*streams)
+            took = 0
+            for item in merged:
+                if limit_key is not None and item.key > limit_key:
+                    break
+                encoded = len(msgspec.json.encode(item.change))
+                if changes and size + encoded > request.max_bytes:
+                    has_more = True
+                    break
+                changes.append(item.change)
+                size += encoded
+                pos = item.key
+                took += 1
+            positions[p] = pos
+            if has_more:
+                break
+            if limit_key is None:
+                positions[p] = (upto, DONE_RANK, "")
+                break
+            if took == 0:  # pragma: no cover - a full batch always yields its own rows
+                break
+        if has_more:
+            break
+    # 8. Record the pull and answer; the last mutation id only on the last page.
+    await db.execute(update(devices).where(
+        (devices.c.user_id == actor.user_id) & (devices.c.device_id == request.device_id)
+    ).values(last_pull_at=datetime.now(UTC)))
+    await db.commit()
+    return PullResponse(
+        protocol=PROTOCOL_VERSION, cursor=cursors.encode(positions), has_more=has_more, changes=changes,
+        projects=scope, removed_projects=removed, reset_projects=reset,
+        last_mutation_id=None if has_more else int(lmid or 0), templates=templates or [],
+    )

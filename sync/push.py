@@ -1,0 +1,255 @@
+"""Push: apply a device's mutations exactly once, in order.
+
+The numbered steps match docs/sync-protocol.md §Push line for line.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sync import stamping
+from sync.conflicts import record_conflict, resolve_conflict
+from sync.errors import BadBatch, LateEdit, MutationGap, Rejected, UnsupportedProtocol
+from sync.merge import MISSING, merge_field
+from sync.protocol import (
+    MIN_PROTOCOL_VERSION,
+    PROTOCOL_VERSION,
+    Mutation,
+    MutationResult,
+    PushRequest,
+    PushResponse,
+)
+from sync.registry import Actor, ApplyContext, EntitySpec, Registry
+from sync.tables import devices, results
+
+
+def check_protocol(version: int) -> None:
+    if not MIN_PROTOCOL_VERSION <= version <= PROTOCOL_VERSION:
+        raise UnsupportedProtocol(version, (MIN_PROTOCOL_VERSION, PROTOCOL_VERSION))
+
+
+async def lock_device(db: AsyncSession, actor: Actor, device_id: str, protocol: int) -> int:
+    """The device's last applied mutation id, with its row locked until commit."""
+    key = (devices.c.user_id == actor.user_id) & (devices.c.device_id == device_id)
+    row = (await db.execute(select(devices.c.last_mutation_id).where(key).with_for_update())).first()
+    if row is None:
+        try:
+            async with db.begin_nested():
+                await db.execute(insert(devices).values(user_id=actor.user_id, device_id=device_id,
+                                                        last_mutation_id=0, protocol=protocol))
+        except IntegrityError:
+            pass  # another request of this device registered it first
+        row = (await db.execute(select(devices.c.last_mutation_id).where(key).with_for_update())).first()
+        assert row is not None
+    return int(row[0])
+
+
+async def push(db: AsyncSession, registry: Registry, actor: Actor, token_device_id: str,
+               request: PushRequest) -> PushResponse:
+    # 1. Protocol version: the current one or the one before, else 426 and nothing applied.
+    check_protocol(request.protocol)
+    # 2. The device named in the request is the device the access token was issued to.
+    if request.device_id != token_device_id:
+        raise BadBatch("device_id does not match the device this token was issued to")
+    # 3. Mutation ids in a batch rise by exactly one.
+    ids = [m.id for m in request.mutations]
+    if any(b != a + 1 for a, b in itertools.pairwise(ids)):
+        raise BadBatch("mutation ids in a batch must rise by one")
+    # 4. Lock the device's row: pushes of one device are applied one at a time.
+    last = await lock_device(db, actor, request.device_id, request.protocol)
+    # 5. Mutations already applied are answered from their stored results.
+    answered = await stored_results(db, actor, request.device_id, [i for i in ids if i <= last])
+    fresh = [m for m in request.mutations if m.id > last]
+    # 6. A gap (the first new id is not last + 1) is refused: the device resends in order.
+    if fresh and fresh[0].id != last + 1:
+        raise MutationGap(expected=last + 1, got=fresh[0].id)
+    now = datetime.now(UTC)
+    out: list[MutationResult] = list(answered)
+    for mutation in fresh:
+        ctx = ApplyContext(db=db, actor=actor, device_id=request.device_id, mutation_id=mutation.id,
+                           client_time=mutation.client_time, now=now)
+        # 7. Apply each new mutation in its own savepoint.
+        result = await apply_one(ctx, registry, mutation)
+        # 8. Record its result in the same transaction …
+        await db.execute(insert(results).values(
+            user_id=actor.user_id, device_id=request.device_id, mutation_id=mutation.id,
+            status=result.status, result=msgspec.to_builtins(result), entity=mutation.entity,
+            entity_id=mutation.key, client_time=mutation.client_time, received_at=now))
+        out.append(result)
+        last = mutation.id
+    # … together with the device's last applied mutation id.
+    await db.execute(update(devices).where(
+        (devices.c.user_id == actor.user_id) & (devices.c.device_id == request.device_id)
+    ).values(last_mutation_id=last, protocol=request.protocol, last_push_at=now, client_time=request.client_time))
+    # 9. Commit: the stamping hook bumps each touched project's clock and stamps rows.
+    await db.commit()
+    # 10. Answer with one result per mutation sent.
+    return PushResponse(protocol=PROTOCOL_VERSION, last_mutation_id=last, results=out)
+
+
+async def stored_results(db: AsyncSession, actor: Actor, device_id: str, ids: list[int]) -> list[MutationResult]:
+    if not ids:
+        return []
+    rows = await db.execute(select(results.c.result).where(
+        (results.c.user_id == actor.user_id) & (results.c.device_id == device_id)
+        & results.c.mutation_id.in_(ids)).order_by(results.c.mutation_id))
+    found = [msgspec.convert(r[0], MutationResult) for r in rows]
+    known = {r.id for r in found}
+    # Results older than the retention period are gone; the mutation was applied.
+    found += [MutationResult(id=i, status="applied", code="duplicate") for i in ids if i not in known]
+    return sorted(found, key=lambda r: r.id)
+
+
+async def apply_one(ctx: ApplyContext, registry: Registry, mutation: Mutation) -> MutationResult:
+    db = ctx.db
+    mark = stamping.checkpoint(db.sync_session)
+    try:
+        async with db.begin_nested():
+            await _apply(ctx, registry, mutation)
+    except Rejected as exc:
+        stamping.restore(db.sync_session, mark)
+        return MutationResult(id=mutation.id, status="rejected", reason=exc.reason, code=exc.code)
+    except LateEdit as exc:
+        stamping.restore(db.sync_session, mark)
+        await _keep_late_edit(ctx, registry, mutation, exc)
+        return MutationResult(id=mutation.id, status="conflict", reason=exc.reason, code="late_edit",
+                              conflicts=ctx.conflict_ids)
+    except IntegrityError as exc:
+        stamping.restore(db.sync_session, mark)
+        return MutationResult(id=mutation.id, status="rejected", code="integrity",
+                              reason=f"refused by a database constraint: {str(exc.orig).splitlines()[0][:200]}")
+    if ctx.conflict_ids:
+        return MutationResult(id=mutation.id, status="conflict", code="merged", conflicts=ctx.conflict_ids)
+    return MutationResult(id=mutation.id, status="applied")
+
+
+async def _apply(ctx: ApplyContext, registry: Registry, m: Mutation) -> None:
+    if m.op == "resolve":
+        await resolve_conflict(ctx, registry, m.key, m.fields)
+        return
+    spec = registry.get(m.entity)
+    if spec is None or not spec.device_writes:
+        raise Rejected(f"unknown or read-only entity '{m.entity}'", code="unknown_entity")
+    # 7a. Load the record (locked for the rest of the transaction).
+    row = await ctx.db.get(spec.model, m.key, with_for_update=True, populate_existing=True)
+    if row is not None and row.project_id not in ctx.actor.project_ids:
+        raise Rejected("record is outside your projects", code="out_of_scope")
+    if m.op == "put":
+        if row is None:
+            await _create(ctx, spec, m)
+        else:
+            await _update(ctx, spec, row, m)
+    elif m.op == "delete":
+        await _delete(ctx, spec, row)
+    elif m.op == "submit":
+        if row is None:
+            raise Rejected(f"no {spec.name} {m.key} to submit", code="not_found")
+        _check_not_deleted(spec, row)
+        await spec.authorize(ctx, row, {})
+        await spec.submit(ctx, row, m.fields)
+
+
+def _check_fields(spec: EntitySpec, fields: dict[str, Any]) -> None:
+    unknown = sorted(set(fields) - set(spec.fields))
+    if unknown:
+        raise Rejected(f"unknown or read-only field(s) of {spec.name}: {', '.join(unknown)}", code="invalid")
+
+
+def _check_not_deleted(spec: EntitySpec, row: Any) -> None:
+    if spec.soft_delete and getattr(row, "deleted", False):
+        raise LateEdit(f"{spec.name} was deleted; the edit is kept for review")
+
+
+async def _create(ctx: ApplyContext, spec: EntitySpec, m: Mutation) -> None:
+    # 7b. A create: project in scope, required fields present, feature's checks.
+    if not spec.device_creates:
+        raise Rejected(f"a device cannot create {spec.name} records", code="forbidden")
+    _check_fields(spec, m.fields)
+    missing = [f for f in spec.required if m.fields.get(f) is None]
+    if missing:
+        raise Rejected(f"missing required field(s): {', '.join(missing)}", code="invalid")
+    project_id = await spec.project_for_create(ctx, m.key, m.fields)
+    if project_id not in ctx.actor.project_ids:
+        raise Rejected("project is outside your scope", code="out_of_scope")
+    fields = await spec.validate(ctx, None, dict(m.fields))
+    await spec.authorize(ctx, None, fields)
+    row = spec.build(ctx, m.key, project_id, fields)
+    ctx.db.add(row)
+    await ctx.db.flush()
+    await spec.after_apply(ctx, row, True, set(fields))
+
+
+async def _update(ctx: ApplyContext, spec: EntitySpec, row: Any, m: Mutation) -> None:
+    # 7c. An update: refused as a late edit if deleted or frozen; else merged per field.
+    _check_fields(spec, m.fields)
+    _check_not_deleted(spec, row)
+    reason = spec.frozen_reason(row)
+    if reason:
+        raise LateEdit(reason)
+    fields = await spec.validate(ctx, row, dict(m.fields))
+    await spec.authorize(ctx, row, fields)
+    record = await spec.merge_record(ctx, row)
+    base = m.base or {}
+    changed: set[str] = set()
+    flagged = False
+    for name, incoming in fields.items():
+        current = getattr(row, name)
+        # Compare in wire form (what the device saw): UUIDs, dates as strings.
+        current_j, incoming_j = msgspec.to_builtins(current), msgspec.to_builtins(incoming)
+        outcome = merge_field(spec.fields[name], record, current_j, incoming_j, base.get(name, MISSING))
+        if outcome.conflict:
+            cid = await record_conflict(ctx, spec.name, row.id, row.project_id, name, kind=outcome.kind,
+                                        server_value=current_j, incoming_value=incoming_j,
+                                        base_value=base.get(name), merged_value=outcome.value, flagged=outcome.flag)
+            ctx.conflict_ids.append(cid)
+        flagged = flagged or outcome.flag
+        if outcome.value != current_j:
+            setattr(row, name, incoming if outcome.value == incoming_j else outcome.value)
+            changed.add(name)
+    if flagged and hasattr(row, "needs_review"):
+        row.needs_review = True
+        changed.add("needs_review")
+    await ctx.db.flush()
+    await spec.after_apply(ctx, row, False, changed)
+
+
+async def _delete(ctx: ApplyContext, spec: EntitySpec, row: Any | None) -> None:
+    # 7d. A delete: idempotent; refused as a late edit if the record is frozen.
+    if row is None or (spec.soft_delete and getattr(row, "deleted", False)):
+        return
+    reason = spec.frozen_reason(row)
+    if reason:
+        raise LateEdit(reason)
+    await spec.authorize(ctx, row, {})
+    if spec.soft_delete:
+        row.deleted = True
+    else:
+        await ctx.db.delete(row)
+    await ctx.db.flush()
+    await spec.after_apply(ctx, row, False, {"deleted"})
+
+
+async def _keep_late_edit(ctx: ApplyContext, registry: Registry, m: Mutation, exc: LateEdit) -> None:
+    """A refused late edit is never lost: each field becomes an open conflict."""
+    spec = registry.get(m.entity)
+    assert spec is not None
+    row = await ctx.db.get(spec.model, m.key)
+    project_id = row.project_id if row is not None else exc.project_id
+    assert isinstance(project_id, uuid.UUID)
+    fields = m.fields or {"deleted": True}
+    for name, incoming in fields.items():
+        current = getattr(row, name, None) if row is not None else None
+        cid = await record_conflict(ctx, spec.name, m.key, project_id, name, kind="late_edit",
+                                    server_value=current, incoming_value=incoming,
+                                    base_value=(m.base or {}).get(name), merged_value=current,
+                                    flagged=True, note=exc.reason, op=m.op)
+        ctx.conflict_ids.append(cid)
+

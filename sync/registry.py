@@ -1,0 +1,145 @@
+"""What the sync engine knows of the synced records: a registry that `server`
+fills at start-up. Each feature declares its entities — the ORM model, the merge
+rule of each field a device may write, who may write and read — and `sync` holds
+the mechanism (ordering, idempotency, merge, feed, scope)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, Protocol
+
+from sqlalchemy import ColumnElement
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sync.merge import FieldRule
+
+
+class Actor(Protocol):
+    """The authenticated caller, as `server` describes it."""
+
+    @property
+    def user_id(self) -> uuid.UUID: ...
+    @property
+    def role(self) -> Any: ...
+    @property
+    def org_id(self) -> uuid.UUID: ...
+    @property
+    def company_id(self) -> uuid.UUID: ...
+    @property
+    def project_ids(self) -> frozenset[uuid.UUID]: ...
+    @property
+    def is_staff(self) -> bool: ...
+    @property
+    def is_manager(self) -> bool: ...
+    @property
+    def sees_personal_data(self) -> bool: ...
+
+
+@dataclass
+class ApplyContext:
+    """Everything a feature's hooks may need while one mutation is applied."""
+
+    db: AsyncSession
+    actor: Actor
+    device_id: str
+    mutation_id: int
+    client_time: datetime | None
+    now: datetime
+    #: per-push cache features may use (e.g. loaded templates)
+    cache: dict[str, Any] = field(default_factory=dict)
+    #: ids of conflicts recorded by this mutation
+    conflict_ids: list[uuid.UUID] = field(default_factory=list)
+
+
+class EntitySpec:
+    """Base class of a synced entity's declaration. Subclass per entity."""
+
+    #: Name on the wire ("inspection", "item_result" …).
+    name: ClassVar[str]
+    #: The ORM class; it mixes in `sync.columns.Synced` and has a UUID `id`.
+    model: ClassVar[type[Any]]
+    #: Order of this entity inside one version on the feed (parents first).
+    rank: ClassVar[int]
+    #: Fields a device may write, with their merge rules. Others are server-only.
+    fields: ClassVar[dict[str, FieldRule]] = {}
+    #: Fields a device must give when it creates the record.
+    required: ClassVar[tuple[str, ...]] = ()
+    #: Devices may create records of this entity.
+    device_creates: ClassVar[bool] = True
+    #: Deleting sets `deleted` (kept as a tombstone row) instead of removing it.
+    soft_delete: ClassVar[bool] = True
+    #: Devices may write at all (False: pull only, e.g. places, tickets' server fields).
+    device_writes: ClassVar[bool] = True
+
+    # --- writing ------------------------------------------------------------------------
+
+    async def project_for_create(self, ctx: ApplyContext, key: uuid.UUID, fields: dict[str, Any]) -> uuid.UUID:
+        """The project a new record belongs to (checked against the caller's scope)."""
+        from sync.errors import Rejected
+
+        raise Rejected(f"a device cannot create {self.name} records", code="forbidden")
+
+    def build(self, ctx: ApplyContext, key: uuid.UUID, project_id: uuid.UUID, fields: dict[str, Any]) -> Any:
+        """A new ORM object for a device-made record."""
+        return self.model(id=key, project_id=project_id, **fields)
+
+    async def authorize(self, ctx: ApplyContext, row: Any | None, fields: dict[str, Any]) -> None:
+        """Raise `sync.errors.Rejected` if the caller may not write this. `row` is
+        None for a create."""
+
+    async def validate(self, ctx: ApplyContext, row: Any | None, fields: dict[str, Any]) -> dict[str, Any]:
+        """Check and normalise incoming values; raise Rejected naming the field."""
+        return fields
+
+    def frozen_reason(self, row: Any) -> str | None:
+        """Why this record no longer accepts edits (submitted, signed, closed), or None."""
+        return None
+
+    async def merge_record(self, ctx: ApplyContext, row: Any) -> dict[str, Any]:
+        """What the merge rules may look at besides the field (e.g. the template item)."""
+        return {}
+
+    async def after_apply(self, ctx: ApplyContext, row: Any, created: bool, changed: set[str]) -> None:
+        """Domain effects of an applied change (e.g. a ticket's status)."""
+
+    async def submit(self, ctx: ApplyContext, row: Any, fields: dict[str, Any]) -> None:
+        from sync.errors import Rejected
+
+        raise Rejected(f"{self.name} cannot be submitted", code="unsupported_op")
+
+    # --- reading ------------------------------------------------------------------------
+
+    def scope(self, actor: Actor) -> ColumnElement[bool] | bool:
+        """Which rows of the caller's projects it receives: True (all), a clause,
+        or False (none)."""
+        return bool(actor.is_staff)
+
+    @property
+    def table(self) -> Any:
+        """The table the feed reads (with `id`, `project_id`, `version`)."""
+        return self.model.__table__
+
+    def serialize(self, row: Any, actor: Actor) -> dict[str, Any]:
+        """The record as this caller may see it. `row` is a Core row of `table`."""
+        return {k: v for k, v in row._mapping.items() if k not in {"version", "project_id", "id"}}
+
+
+class Registry:
+    def __init__(self) -> None:
+        self._by_name: dict[str, EntitySpec] = {}
+
+    def register(self, spec: EntitySpec) -> None:
+        if spec.name in self._by_name:
+            raise ValueError(f"sync entity {spec.name!r} registered twice")
+        self._by_name[spec.name] = spec
+
+    def get(self, name: str) -> EntitySpec | None:
+        return self._by_name.get(name)
+
+    def all(self) -> list[EntitySpec]:
+        return sorted(self._by_name.values(), key=lambda s: s.rank)
+
+    def by_model(self, model: type[Any]) -> EntitySpec | None:
+        return next((s for s in self._by_name.values() if s.model is model), None)

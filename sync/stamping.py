@@ -1,0 +1,138 @@
+"""Stamping every write to a synced table with its project's version.
+
+Installed once on SQLAlchemy's Session class. During a transaction, flushes of
+synced ORM objects (and explicit `touch()` calls for Core tables) are collected;
+just before the transaction commits, each touched project's clock row is bumped
+(`UPDATE sync_clocks … RETURNING version`, which holds the row lock until the
+commit) and every touched row is stamped with that version. Writers to one
+project therefore commit in version order, which is what lets a pull cursor
+never skip a row (docs/sync-protocol.md §Change feed). Hard deletes of synced
+rows leave tombstones, stamped the same way.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import event, insert, update
+from sqlalchemy.orm import Session, UOWTransaction
+
+from sync.columns import Synced
+from sync.tables import clocks, tombstones
+
+_KEY = "sync_touched"
+
+
+class _Touched:
+    __slots__ = ("rows", "tombstones")
+
+    def __init__(self) -> None:
+        #: project → table → ids
+        self.rows: dict[uuid.UUID, dict[Any, set[uuid.UUID]]] = defaultdict(lambda: defaultdict(set))
+        #: project → [(entity, id, audience_org_id)]
+        self.tombstones: dict[uuid.UUID, list[tuple[str, uuid.UUID, uuid.UUID | None]]] = defaultdict(list)
+
+
+def _touched(session: Session) -> _Touched:
+    t = session.info.get(_KEY)
+    if t is None:
+        t = session.info[_KEY] = _Touched()
+    return t
+
+
+def touch(session: Session, table: Any, project_id: uuid.UUID, ids: list[uuid.UUID] | set[uuid.UUID]) -> None:
+    """Mark rows of a synced Core table (with `project_id` and `version`) written."""
+    _touched(session).rows[project_id][table].update(ids)
+
+
+def bury(session: Session, entity: str, project_id: uuid.UUID, entity_id: uuid.UUID,
+         audience_org_id: uuid.UUID | None = None) -> None:
+    """Record that a row is gone (for everyone, or for one organisation's users)."""
+    _touched(session).tombstones[project_id].append((entity, entity_id, audience_org_id))
+
+
+def entity_name(obj: Any) -> str:
+    return str(getattr(type(obj), "__sync_entity__", type(obj).__tablename__))
+
+
+def _after_flush(session: Session, _ctx: UOWTransaction) -> None:
+    for obj in list(session.new) + list(session.dirty):
+        if isinstance(obj, Synced) and (obj in session.new or session.is_modified(obj)):
+            touch(session, type(obj).__table__, obj.project_id, {obj.id})  # type: ignore[attr-defined]
+    for obj in session.deleted:
+        if isinstance(obj, Synced):
+            bury(session, entity_name(obj), obj.project_id, obj.id)  # type: ignore[attr-defined]
+
+
+def checkpoint(session: Session) -> tuple[int, ...]:
+    """Where the tombstone lists stand, to undo a rolled-back savepoint's deletes."""
+    t = _touched(session)
+    return tuple(len(t.tombstones[p]) for p in sorted(t.tombstones, key=str))
+
+
+def restore(session: Session, mark: tuple[int, ...]) -> None:
+    t = _touched(session)
+    for p, n in zip(sorted(t.tombstones, key=str), mark, strict=False):
+        del t.tombstones[p][n:]
+    for p in sorted(t.tombstones, key=str)[len(mark):]:
+        t.tombstones[p].clear()
+
+
+def _next_version(session: Session, project_id: uuid.UUID) -> int:
+    row = session.execute(
+        update(clocks).where(clocks.c.project_id == project_id)
+        .values(version=clocks.c.version + 1).returning(clocks.c.version)
+    ).first()
+    if row is not None:
+        return int(row[0])
+    session.execute(insert(clocks).values(project_id=project_id, version=1, horizon=0))
+    return 1
+
+
+def _before_commit(session: Session) -> None:
+    touched: _Touched | None = session.info.get(_KEY)
+    if touched is None or session.in_nested_transaction():
+        return  # savepoints are stamped with their outer transaction
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    now = datetime.now(UTC)
+    # Lock clocks in one order (by id) so two writers of the same projects cannot deadlock.
+    for project_id in sorted(set(touched.rows) | set(touched.tombstones), key=str):
+        tables = touched.rows.get(project_id, {})
+        stones = touched.tombstones.get(project_id, [])
+        if not any(tables.values()) and not stones:
+            continue
+        version = _next_version(session, project_id)
+        for table, ids in tables.items():
+            id_list = sorted(ids, key=str)
+            for i in range(0, len(id_list), 500):
+                session.execute(update(table).where(table.c.id.in_(id_list[i:i + 500])).values(version=version))
+        if stones:
+            session.execute(insert(tombstones), [
+                {"id": uuid.uuid4(), "project_id": project_id, "entity": entity, "entity_id": entity_id,
+                 "version": version, "audience_org_id": audience, "deleted_at": now}
+                for entity, entity_id, audience in stones
+            ])
+    session.info.pop(_KEY, None)
+
+
+def _transaction_end(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:
+        session.info.pop(_KEY, None)
+
+
+_installed = False
+
+
+def install() -> None:
+    """Install the stamping events on every SQLAlchemy Session (idempotent)."""
+    global _installed
+    if _installed:
+        return
+    event.listen(Session, "after_flush", _after_flush)
+    event.listen(Session, "before_commit", _before_commit)
+    event.listen(Session, "after_transaction_end", _transaction_end)
+    _installed = True

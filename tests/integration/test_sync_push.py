@@ -1,0 +1,278 @@
+"""Push: merge per field with the domain's rules, idempotent retries, gaps,
+rejections that do not block the queue, late edits kept as conflicts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from server.inspections.models import Inspection, ItemResult
+from server.places.models import Unit
+from server.tickets.models import Ticket
+from sync.client import TransportError
+from sync.tables import conflicts, results
+from tests.sync_harness import answer, device, fill_passing, new_inspection, publish_small_template
+
+
+@pytest.fixture
+async def setup(client: Any, demo: dict[str, Any], db: Any) -> dict[str, Any]:
+    tv = await publish_small_template(db)
+    unit = (await db.scalars(select(Unit).order_by(Unit.room_no).limit(1))).one()
+    await db.commit()
+    return {"tv": tv, "unit": unit, "pw": demo["password"], "demo": demo}
+
+
+async def count(db: Any, stmt: Any) -> int:
+    await db.rollback()
+    return int(await db.scalar(stmt) or 0)
+
+
+async def test_two_devices_edit_different_fields_both_survive(client: Any, db: Any, setup: dict[str, Any]) -> None:
+    a = await device(client, "engineer", setup["pw"], "pad-a")
+    b = await device(client, "cs_manager", setup["pw"], "pad-b")
+    insp = new_inspection(a, setup["tv"], setup["unit"].id)
+    rid = answer(a, insp, "door", value="pass")
+    await a.sync()
+    await b.pull()
+    # Both offline: A writes a note, B sets the location.
+    a.put("item_result", rid, note="门框有划痕 scratch on frame")
+    b.put("item_result", rid, location="主卧 master bedroom")
+    await a.sync()
+    await b.sync()
+    await a.pull()
+    for dev in (a, b):
+        rec = dev.replica["item_result"][str(rid)]
+        assert rec["note"] == "门框有划痕 scratch on frame"
+        assert rec["location"] == "主卧 master bedroom"
+        assert rec["value"] == "pass"
+    assert await count(db, select(func.count()).select_from(conflicts)) == 0
+
+
+async def test_pass_versus_fail_keeps_the_failure_flags_and_records_conflict(
+    client: Any, db: Any, setup: dict[str, Any]
+) -> None:
+    a = await device(client, "engineer", setup["pw"], "pad-a")
+    b = await device(client, "cs_manager", setup["pw"], "pad-b")
+    insp = new_inspection(a, setup["tv"], setup["unit"].id)
+    rid = answer(a, insp, "window", value="pass")
+    await a.sync()
+    await b.pull()
+    a.put("item_result", rid, value="fail")  # A finds a crack
+    b.put("item_result", rid, value="pass")  # B, stale, says pass
+    await a.sync()
+    results_b = await b.push()
+    assert results_b[-1].status == "conflict"
+    await db.rollback()
+    row = await db.get(ItemResult, rid)
+    assert row.value == "fail"
+    assert row.needs_review is True
+    c = (await db.execute(select(conflicts).where(conflicts.c.entity_id == rid))).one()
+    assert (c.field, c.kind, c.server_value, c.incoming_value, c.status) == ("value", "failure_kept", "fail",
+                                                                             "pass", "open")
+    assert c.device_id == "pad-b"
+    # The other order: the failure arrives second over a stale pass → failure wins, recorded.
+    rid2 = answer(a, insp, "door", value="pass")
+    await a.sync()
+    await b.pull()
+    b.put("item_result", rid2, value="pass")
+    b.put("item_result", rid2, note="ok")
+    a.put("item_result", rid2, value="fail")
+    await b.sync()
+    await a.sync()
+    await db.rollback()
+    row2 = await db.get(ItemResult, rid2)
+    assert row2.value == "fail"
+
+
+async def test_a_device_correcting_its_own_fail_before_submit_is_not_a_conflict(
+    client: Any, db: Any, setup: dict[str, Any]
+) -> None:
+    a = await device(client, "engineer", setup["pw"], "pad-a")
+    insp = new_inspection(a, setup["tv"], setup["unit"].id)
+    rid = answer(a, insp, "window", value="fail")
+    await a.sync()
+    a.put("item_result", rid, value="pass")
+    await a.sync()
+    await db.rollback()
+    assert (await db.get(ItemResult, rid)).value == "pass"
+    assert await count(db, select(func.count()).select_from(conflicts)) == 0
+    answer(a, insp, "door", value="pass")
+    answer(a, insp, "flatness", value=3)
+    a.submit("inspection", insp)
+    await a.sync()
+    # Corrected to pass before submission: no ticket.
+    assert await count(db, select(func.count()).select_from(Ticket)) == 0
+
+
+async def test_photos_and_notes_are_add_wins(client: Any, db: Any, setup: dict[str, Any]) -> None:
+    a = await device(client, "engineer", setup["pw"], "pad-a")
+    b = await device(client, "cs_manager", setup["pw"], "pad-b")
+    insp = new_inspection(a, setup["tv"], setup["unit"].id)
+    rid = answer(a, insp, "door", value="fail", photos=["p1"], note="裂缝")
+    await a.sync()
+    await b.pull()
+    a.put("item_result", rid, photos=["p1", "p2"], note="裂缝 3mm")
+    b.put("item_result", rid, photos=[], note="")  # stale device removes all: must not delete
+    await a.sync()
+    await b.sync()
+    await db.rollback()
+    row = await db.get(ItemResult, rid)
+    assert row.photos == ["p1", "p2"]
+    assert row.note == "裂缝 3mm"
+    # Concurrent different notes: both kept.
+    await a.pull()
+    await b.pull()
+    a.put("item_result", rid, note="A: 宽 3mm")
+    b.put("item_result", rid, note="B: 长 20cm", photos=["p1", "p2", "p3"])
+    await a.sync()
+    await b.sync()
+    await db.rollback()
+    row = await db.get(ItemResult, rid)
+    assert "A: 宽 3mm" in row.note and "B: 长 20cm" in row.note
+    assert row.photos == ["p1", "p2", "p3"]
+
+
+async def test_numbers_keep_latest_received_and_record_both(client: Any, db: Any, setup: dict[str, Any]) -> None:
+    a = await device(client, "engineer", setup["pw"], "pad-a")
+    b = await device(client, "cs_manager", setup["pw"], "pad-b")
+    insp = new_inspection(a, setup["tv"], setup["unit"].id)
+    rid = answer(a, insp, "flatness", value=2)
+    await a.sync()
+    await b.pull()
+    a.put("item_result", rid, value=3)
+    b.put("item_result", rid, value=1)
+    await a.sync()
+    await b.sync()
+    await db.rollback()
+    assert (await db.get(ItemResult, rid)).value == 1
+    c = (await db.execute(select(conflicts).where(conflicts.c.entity_id == rid))).one()
+    assert (c.server_value, c.incoming_value, c.kind) == (3, 1, "latest_wins")
+
+
+async def test_lost_response_then_retry_applies_once(client: Any, db: Any, setup: dict[str, Any]) -> None:
+    a = await device(client, "engineer", setup["pw"], "pad-a")
+    insp = new_inspection(a, setup["tv"], setup["unit"].id)
+    fill_passing(a, insp)
+    answer(a, insp, "window", value="fail")
+    a.submit("inspection", insp)
+    a.lose_next_answer = True
+    with pytest.raises(TransportError):
+        await a.push()
+    assert len(a.outbox) == 6  # the device does not know it was applied
+    first = await count(db, select(func.count()).select_from(results))
+    again = await a.push()
+    assert [r.id for r in again] == [1, 2, 3, 4, 5, 6]
+    assert all(r.status == "applied" for r in again)
+    assert await count(db, select(func.count()).select_from(results)) == first
+    assert await count(db, select(func.count()).select_from(Inspection)) == 1
+    assert await count(db, select(func.count()).select_from(ItemResult)) == 3
+    assert await count(db, select(func.count()).select_from(Ticket)) == 1
+    # Replaying the very same batch by hand changes nothing either.
+    for m in list(a.results):
+        assert a.results[m].status == "applied"
+
+
+async def test_gap_is_refused_duplicates_ignored_bad_mutation_does_not_block(
+    client: Any, db: Any, setup: dict[str, Any]
+) -> None:
+    a = await device(client, "engineer", setup["pw"], "pad-a")
+    insp = new_inspection(a, setup["tv"], setup["unit"].id)  # 1
+    answer(a, insp, "door", value="maybe")  # 2: not a pass/fail value → rejected
+    answer(a, insp, "window", value="pass")  # 3: fine
+    body = {"protocol": 2, "device_id": "pad-a",
+            "mutations": [{"id": 3, "op": "put", "entity": "inspection", "key": str(insp), "fields": {}}]}
+    # k+2 before k+1: refused, nothing applied.
+    status, data = await a.transport("/api/sync/push", body)
+    assert status == 409
+    assert data["expected"] == 1
+    res = await a.push()
+    assert [(r.id, r.status) for r in res] == [(1, "applied"), (2, "rejected"), (3, "applied")]
+    assert "door" in (res[1].reason or "") or "value" in (res[1].reason or "")
+    # A duplicate batch is answered from the records, not applied again.
+    status, data = await a.transport("/api/sync/push", {"protocol": 2, "device_id": "pad-a", "mutations": [
+        {"id": 2, "op": "put", "entity": "item_result", "key": str(insp), "fields": {"value": "x"}}]})
+    assert status == 200
+    assert data["results"] == [{"id": 2, "status": "rejected", "reason": res[1].reason, "code": res[1].code}]
+    assert data["last_mutation_id"] == 3
+
+
+async def test_unsupported_protocol_is_426_and_applies_nothing(client: Any, db: Any, setup: dict[str, Any]) -> None:
+    a = await device(client, "engineer", setup["pw"], "pad-a")
+    insp = new_inspection(a, setup["tv"], setup["unit"].id)
+    body = {"protocol": 99, "device_id": "pad-a", "mutations": [
+        {"id": 1, "op": "put", "entity": "inspection", "key": str(insp), "fields": a.outbox[0].fields}]}
+    status, data = await a.transport("/api/sync/push", body)
+    assert status == 426
+    assert data["supported"] == {"min": 1, "max": 2}
+    assert await count(db, select(func.count()).select_from(Inspection)) == 0
+    # The previous protocol is still accepted.
+    old = await device(client, "engineer", setup["pw"], "pad-old", protocol=1)
+    new_inspection(old, setup["tv"], setup["unit"].id)
+    assert (await old.push())[0].status == "applied"
+
+
+async def test_device_id_must_match_token(client: Any, setup: dict[str, Any]) -> None:
+    a = await device(client, "engineer", setup["pw"], "pad-a")
+    status, data = await a.transport("/api/sync/push", {"protocol": 2, "device_id": "pad-z", "mutations": []})
+    assert status == 422
+    assert "device" in data["detail"]
+
+
+async def test_submitted_inspection_refuses_late_edits_but_keeps_them(
+    client: Any, db: Any, setup: dict[str, Any]
+) -> None:
+    a = await device(client, "engineer", setup["pw"], "pad-a")
+    b = await device(client, "cs_assistant", setup["pw"], "pad-b")
+    insp = new_inspection(a, setup["tv"], setup["unit"].id)
+    fill_passing(a, insp)
+    await a.sync()
+    await b.pull()
+    a.submit("inspection", insp)
+    await a.sync()
+    rid = answer(b, insp, "door", value="fail", note="late: 门锁坏")
+    res = await b.push()
+    assert res[-1].status == "conflict" and res[-1].code == "late_edit"
+    await db.rollback()
+    assert (await db.get(ItemResult, rid)).value == "pass"
+    kept = (await db.execute(select(conflicts).where(conflicts.c.entity_id == rid,
+                                                     conflicts.c.field == "value"))).one()
+    assert kept.incoming_value == "fail" and kept.kind == "late_edit" and kept.status == "open"
+    # A manager resolves it by taking the device's value: the defect now counts,
+    # a ticket opens, and the resolution syncs to every device.
+    m = await device(client, "cs_manager", setup["pw"], "desk")
+    await m.pull()
+    assert str(kept.id) in m.replica["conflict"]
+    m.resolve(kept.id, "incoming")
+    assert (await m.push())[0].status == "applied"
+    await db.rollback()
+    assert (await db.get(ItemResult, rid)).value == "fail"
+    assert await count(db, select(func.count()).select_from(Ticket)) == 1
+    await b.pull()
+    assert b.replica["item_result"][str(rid)]["value"] == "fail"
+    # A non-manager cannot resolve.
+    b.resolve(kept.id, "server")
+    assert (await b.push())[-1].status == "rejected"
+
+
+async def test_device_clocks_do_not_change_merge_results(client: Any, db: Any, setup: dict[str, Any]) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    outcomes = []
+    for skew_a, skew_b in [(timedelta(0), timedelta(0)), (timedelta(days=365), timedelta(days=-1))]:
+        a = await device(client, "engineer", setup["pw"], f"pad-a{skew_a.days}",
+                         clock=lambda s=skew_a: datetime.now(UTC) + s)
+        b = await device(client, "cs_manager", setup["pw"], f"pad-b{skew_a.days}",
+                         clock=lambda s=skew_b: datetime.now(UTC) + s)
+        insp = new_inspection(a, setup["tv"], setup["unit"].id)
+        rid = answer(a, insp, "flatness", value=2)
+        await a.sync()
+        await b.pull()
+        a.put("item_result", rid, value=3)
+        b.put("item_result", rid, value=1)
+        await a.sync()
+        await b.sync()
+        await db.rollback()
+        outcomes.append((await db.get(ItemResult, rid)).value)
+    assert outcomes == [1, 1]

@@ -1,0 +1,75 @@
+"""Devices for sync tests: a `SyncClient` per (user, tablet) talking to the app
+under test, with a switch to lose the next answer."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+from checklists.loader import parse_template
+from litestar.testing import AsyncTestClient
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.inspections.rules import item_result_id
+from server.templates.services import publish
+from sync.client import SyncClient, TransportError
+from tests.factories import login
+
+SMALL_TEMPLATE = Path(__file__).parent / "fixtures" / "templates" / "sync_small.json"
+
+
+class Device(SyncClient):
+    lose_next_answer = False
+    fail_next_request = False
+
+
+async def device(client: AsyncTestClient[Any], username: str, password: str, device_id: str,
+                 **kwargs: Any) -> Device:
+    tokens = await login(client, username, password, device_id)
+    headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+    dev: Device
+
+    async def transport(path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if dev.fail_next_request:
+            dev.fail_next_request = False
+            raise TransportError("network down before the request left")
+        resp = await client.post(path, json=body, headers=headers)
+        if dev.lose_next_answer:
+            dev.lose_next_answer = False
+            raise TransportError("answer lost after the server applied the request")
+        return resp.status_code, resp.json()
+
+    dev = Device(transport, device_id, **kwargs)
+    return dev
+
+
+async def publish_small_template(db: AsyncSession) -> uuid.UUID:
+    version = await publish(db, parse_template(SMALL_TEMPLATE.read_text(encoding="utf-8")))
+    await db.commit()
+    return version.id
+
+
+def new_inspection(dev: SyncClient, template_version_id: uuid.UUID, unit_id: uuid.UUID,
+                   kind: str = "unit_inspection") -> uuid.UUID:
+    key = uuid.uuid4()
+    dev.put("inspection", key, kind=kind, template_version_id=str(template_version_id), target_type="unit",
+            target_id=str(unit_id), status="in_progress")
+    return key
+
+
+def answer(dev: SyncClient, inspection_id: uuid.UUID, item_key: str, section: str = "main",
+           instance: str = "", **fields: Any) -> uuid.UUID:
+    key = item_result_id(inspection_id, section, instance, item_key)
+    current = dev.view("item_result", key)
+    if current is None:
+        fields = {"inspection_id": str(inspection_id), "section_key": section, "instance_id": instance,
+                  "item_key": item_key, **fields}
+    dev.put("item_result", key, **fields)
+    return key
+
+
+def fill_passing(dev: SyncClient, inspection_id: uuid.UUID) -> None:
+    answer(dev, inspection_id, "door", value="pass")
+    answer(dev, inspection_id, "window", value="pass")
+    answer(dev, inspection_id, "flatness", value=2)
