@@ -91,19 +91,70 @@ def msgspec_problem(exc: msgspec.ValidationError | msgspec.DecodeError) -> Probl
     return Problem(path, text)
 
 
+class _LooseAnswers(msgspec.Struct, forbid_unknown_fields=True):
+    answers: dict[str, Any] = {}
+    instances: dict[str, list[Any]] = {}
+
+
+class _LooseInstance(msgspec.Struct, forbid_unknown_fields=True):
+    id: str
+    label: str = ""
+    answers: dict[str, Any] = {}
+
+
+def _at(prefix: str, problem: Problem) -> Problem:
+    if problem.path == "$":
+        return Problem(prefix, problem.message)
+    joiner = "" if problem.path.startswith("[") else "."
+    return Problem(f"{prefix}{joiner}{problem.path}", problem.message)
+
+
+def decode_answers(raw: Mapping[str, Any] | bytes | str) -> Answers:
+    """Decode answers from JSON text or builtins, reporting every shape error with
+    its path (msgspec alone would stop at the first and hide dict keys)."""
+    if isinstance(raw, bytes | str):
+        try:
+            raw = msgspec.json.decode(raw)
+        except msgspec.DecodeError as exc:
+            raise AnswersInvalid([Problem("$", str(exc))]) from None
+    try:
+        loose = msgspec.convert(raw, _LooseAnswers)
+    except msgspec.ValidationError as exc:
+        raise AnswersInvalid([msgspec_problem(exc)]) from None
+    problems: list[Problem] = []
+
+    def answer_map(prefix: str, values: dict[str, Any]) -> dict[str, Answer]:
+        out: dict[str, Answer] = {}
+        for key, value in values.items():
+            try:
+                out[key] = msgspec.convert(value, Answer)
+            except msgspec.ValidationError as exc:
+                problems.append(_at(key_path(prefix, key), msgspec_problem(exc)))
+        return out
+
+    answers = answer_map("answers", loose.answers)
+    instances: dict[str, list[InstanceAnswers]] = {}
+    for section_key, items in loose.instances.items():
+        converted: list[InstanceAnswers] = []
+        for i, value in enumerate(items):
+            ipath = f"{key_path('instances', section_key)}[{i}]"
+            try:
+                inst = msgspec.convert(value, _LooseInstance)
+            except msgspec.ValidationError as exc:
+                problems.append(_at(ipath, msgspec_problem(exc)))
+                continue
+            own = answer_map(f"{ipath}.answers", inst.answers)
+            converted.append(InstanceAnswers(id=inst.id, label=inst.label, answers=own))
+        instances[section_key] = converted
+    if problems:
+        raise AnswersInvalid(problems)
+    return Answers(answers=answers, instances=instances)
+
+
 def parse_answers(template: Template, raw: Answers | Mapping[str, Any] | bytes | str) -> Answers:
     """Decode (if needed) and validate answers against ``template``; raise
     AnswersInvalid listing every problem."""
-    if isinstance(raw, Answers):
-        answers = raw
-    else:
-        try:
-            if isinstance(raw, bytes | str):
-                answers = msgspec.json.decode(raw, type=Answers)
-            else:
-                answers = msgspec.convert(raw, Answers)
-        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-            raise AnswersInvalid([msgspec_problem(exc)]) from None
+    answers = raw if isinstance(raw, Answers) else decode_answers(raw)
     problems = check_answers(template, answers)
     if problems:
         raise AnswersInvalid(problems)

@@ -69,9 +69,7 @@ def judge(template: Template, answers: Answers | Mapping[str, Any] | bytes | str
     )
 
 
-def _repeatable(
-    section: Section, visible: bool, answers: Answers, top: dict[str, Fact], run: _Run
-) -> SectionScore:
+def _repeatable(section: Section, visible: bool, answers: Answers, top: dict[str, Fact], run: _Run) -> SectionScore:
     repeat = section.repeat
     assert repeat is not None
     result = SectionScore(section=section.key, visible=visible, score=Score())

@@ -165,4 +165,3 @@ def _put(ws: Worksheet, r: int, c: int, value: Any) -> None:
         cell.data_type = "s"  # a text starting with "=" stays text, never a formula
         if "\n" in value:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
-

@@ -9,8 +9,6 @@ to the cell it came from.
 from __future__ import annotations
 
 import io
-import json
-import math
 import re
 import warnings
 from typing import Any
@@ -21,14 +19,13 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from checklists.answers import msgspec_problem
-from checklists.conditions import Condition
 from checklists.errors import CellProblem, Problem, WorkbookInvalid
 from checklists.model import Template
 from checklists.validate import validate_template
+from checklists.xlsx_cells import parse_cell
 from checklists.xlsx_layout import (
     CHOICE_FIELD,
     CHOICES,
-    FALSE_WORDS,
     INSTANCES,
     ITEMS,
     KIND_FIELDS,
@@ -36,7 +33,6 @@ from checklists.xlsx_layout import (
     SETTINGS,
     SETTINGS_FIELDS,
     SHEETS,
-    TRUE_WORDS,
     Col,
 )
 
@@ -63,7 +59,14 @@ class _Reader:
 
     def fail_if_any(self) -> None:
         if self.problems:
-            raise WorkbookInvalid(self.problems)
+            raise WorkbookInvalid(sorted(self.problems, key=_reading_order))
+
+
+def _reading_order(p: CellProblem) -> tuple[int, int, int, str]:
+    """Sheets in workbook order, then rows, then columns (A < B < … < AA)."""
+    sheet = list(SHEETS).index(p.sheet) if p.sheet in SHEETS else -1
+    column = p.column or ""
+    return sheet, p.row or 0, len(column), column
 
 
 def import_xlsx(data: bytes) -> Template:
@@ -81,8 +84,10 @@ def import_xlsx(data: bytes) -> Template:
             reader.add(name, None, None, f"missing sheet '{name}'")
         else:
             sheets[name] = _read_sheet(wb[name], cols, reader)
-    reader.fail_if_any()
     builder = _Builder(sheets, reader)
+    if SETTINGS in sheets:
+        builder.read_settings()  # typed by field, so read now and reported with the other cells
+    reader.fail_if_any()
     raw = builder.build()
     reader.fail_if_any()
     try:
@@ -145,75 +150,6 @@ def _read_sheet(ws: Worksheet, cols: tuple[Col, ...], reader: _Reader) -> _Sheet
     return _Sheet(name, columns, rows)
 
 
-def parse_cell(col: Col, value: Any) -> Any:
-    """The typed value of one cell, None for blank; raise ValueError when unusable."""
-    if isinstance(value, str) and value.strip() == "" and col.type != "text":
-        return None
-    if col.type == "text":
-        return _text_cell(value)
-    if col.type == "bool":
-        return _bool_cell(value)
-    if col.type in ("float", "int"):
-        return _number_cell(value, col.type == "int")
-    if not isinstance(value, str):
-        raise ValueError(f"expected text, got {value!r}")
-    text = value.strip()
-    if col.type == "enum" and text not in col.values:
-        raise ValueError(f"unknown value '{text}'; expected one of {', '.join(col.values)}")
-    if col.type == "condition":
-        return _condition_cell(text)
-    return text
-
-
-def _text_cell(value: Any) -> str | None:
-    if isinstance(value, str):
-        return value or None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    raise ValueError(f"expected text, got {value!r}")
-
-
-def _bool_cell(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    word = str(value).strip().lower()
-    if word in TRUE_WORDS:
-        return True
-    if word in FALSE_WORDS:
-        return False
-    raise ValueError(f"expected 是 or 否 (yes/no), got {value!r}")
-
-
-def _number_cell(value: Any, integer: bool) -> float | int:
-    number: float | int
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        number = value
-    elif isinstance(value, str) and re.fullmatch(r"\s*-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?\s*", value):
-        number = float(value)
-    else:
-        raise ValueError(f"expected a number, got {value!r}")
-    if not math.isfinite(number):
-        raise ValueError("expected a finite number")
-    if integer:
-        if number != int(number):
-            raise ValueError(f"expected a whole number, got {value!r}")
-        return int(number)
-    return float(number)
-
-
-def _condition_cell(text: str) -> Any:
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"bad condition JSON at character {exc.pos + 1}: {exc.msg}") from None
-    try:
-        msgspec.convert(raw, Condition)
-    except msgspec.ValidationError as exc:
-        problem = msgspec_problem(exc)
-        raise ValueError(f"bad condition: {problem.message} at {problem.path}") from None
-    return raw
-
-
 class _Builder:
     """Wires the rows of the five sheets into one template dict, remembering which
     row each part came from."""
@@ -223,9 +159,10 @@ class _Builder:
         self.reader = reader
         self.locs: dict[str, Loc] = {}
         self.settings_rows: dict[str, int] = {}
+        self.settings: dict[str, Any] = {}
 
     def build(self) -> dict[str, Any]:
-        raw = self._settings()
+        raw = self.settings
         sections, by_key = self._sections()
         items = self._items(by_key)
         self._choices(items)
@@ -236,9 +173,10 @@ class _Builder:
     def _bad(self, sheet: str, row: int | None, col_id: str | None, message: str) -> None:
         self.reader.add(sheet, row, self.sheets[sheet].letter(col_id) if col_id else None, message)
 
-    def _settings(self) -> dict[str, Any]:
+    def read_settings(self) -> None:
         sheet = self.sheets[SETTINGS]
         found: dict[str, Any] = {}
+        seen: set[str] = set()
         basis: list[str] = []
         for row, values in sheet.rows:
             field = str(values.get("field", "")).split()[-1] if values.get("field") else ""
@@ -246,6 +184,11 @@ class _Builder:
             if setting is None:
                 self._bad(SETTINGS, row, "field", f"unknown setting '{values.get('field', '')}'")
                 continue
+            if field in seen and field != "basis":
+                self._bad(SETTINGS, row, "field", f"setting '{field}' appears twice")
+                continue
+            seen.add(field)
+            self.settings_rows[field] = row
             try:
                 value = parse_cell(setting, values["value"]) if "value" in values else None
             except ValueError as exc:
@@ -256,20 +199,16 @@ class _Builder:
                     self.locs[f"basis[{len(basis)}]"] = (SETTINGS, row)
                     basis.append(value)
                 continue
-            if field in found:
-                self._bad(SETTINGS, row, "field", f"setting '{field}' appears twice")
-                continue
-            self.settings_rows[field] = row
             if value is not None:
                 found[field] = value
         for field, col in SETTINGS_FIELDS.items():
-            if col.required and field not in found:
-                self._bad(SETTINGS, self.settings_rows.get(field), "value", f"setting '{col.header}' is missing")
+            if col.required and field not in seen:
+                self._bad(SETTINGS, None, None, f"setting '{col.header}' is missing")
         raw: dict[str, Any] = {k: found[k] for k in ("key", "kind", "discipline", "version") if k in found}
         raw["title"] = _text(found, "title")
         if basis:
             raw["basis"] = basis
-        return raw
+        self.settings = raw
 
     def _sections(self) -> tuple[list[dict[str, Any]], dict[str, tuple[int, dict[str, Any]]]]:
         sections: list[dict[str, Any]] = []
