@@ -7,6 +7,7 @@ import getpass
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -21,6 +22,10 @@ T = TypeVar("T")
 
 
 def run_with_session(settings: Settings, fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    from server.syncing.registry import registry
+
+    registry()  # every synced entity known before the first write
+
     async def _main() -> T:
         engine = create_engine(settings.database_url)
         try:
@@ -153,6 +158,53 @@ def user_create(
         detail = "; ".join(f"{e.field}: {e.message}" for e in exc.errors) or exc.detail
         raise click.ClickException(detail) from exc
     click.echo(f"created user {created.username} ({role})")
+
+
+@main.command("import-units")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--project", "project_ref", required=True, help="project name or id 项目名称或 ID")
+@click.option("--dry-run", is_flag=True, help="preview only, write nothing 仅预览，不写入")
+@click.option("--accept-valid-only", is_flag=True, help="write the valid rows, skip the bad ones 只导入有效行")
+@click.pass_obj
+def import_units_cmd(settings: Settings, file: Path, project_ref: str, dry_run: bool, accept_valid_only: bool) -> None:
+    """Import units from an XLSX roster 从 Excel 导入房屋清单."""
+    from server.lib.errors import AppError, FieldError
+    from server.places.roster_service import find_project, import_units
+
+    def problems(errors: list[FieldError]) -> None:
+        if errors:
+            click.echo(f"错误 Errors ({len(errors)}):")
+        for e in errors:
+            where = f"第 {e.row} 行 row {e.row}, {e.column}" if e.row else e.field
+            click.echo(f"  {where}: {e.message}")
+
+    content = file.read_bytes()
+
+    async def _import(db: AsyncSession) -> Any:
+        project = await find_project(db, project_ref)
+        return await import_units(db, None, project.id, content, dry_run=dry_run, accept_valid_only=accept_valid_only)
+
+    try:
+        report = run_with_session(settings, _import)
+    except AppError as exc:
+        click.echo(f"未导入 Nothing imported: {exc.detail}", err=True)
+        problems([e for e in exc.errors if e.row is not None])
+        sys.exit(1)
+    if report.dry_run:
+        click.echo(
+            f"预览（未写入）Preview, nothing written — sheet {report.sheet!r}, header row 表头行 {report.header_row}"
+        )
+    else:
+        click.echo(f"已导入 Imported — sheet {report.sheet!r}, header row 表头行 {report.header_row}")
+    click.echo(
+        f"  新增 new: {report.new}   更新 updated: {report.updated}   "
+        f"未变 unchanged: {report.unchanged}   无效 invalid: {report.invalid}   (行 rows: {report.rows})"
+    )
+    if report.new_buildings:
+        click.echo("  新建楼栋 new buildings: " + "、".join(report.new_buildings))
+    if report.ignored_columns:
+        click.echo("  忽略的列 ignored columns: " + "、".join(report.ignored_columns))
+    problems(report.errors)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from server.places.controllers import (
     UnitController,
 )
 from server.places.roster_controllers import RosterController
+from server.places.roster_controllers import RosterController
 from server.syncing.controllers import SyncController
 
 ROUTES: list[Any] = [

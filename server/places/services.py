@@ -7,6 +7,7 @@ project and is audited in the same transaction.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import msgspec
@@ -147,21 +148,32 @@ async def _building_in(
     return building
 
 
-async def add_place(db: AsyncSession, actor: Principal, obj: Any, entity: str) -> Any:
-    """Insert a place row (new random tag code, retried on the rare collision) and audit it."""
-    actor.require_manager_of(obj.project_id)
+async def insert_places(db: AsyncSession, objs: Sequence[Any], entity: str) -> None:
+    """Insert place rows, each with a new random tag code, without committing.
+
+    The insert runs in a savepoint: on the rare code collision the batch is retried with
+    fresh codes; any other integrity error rolls the transaction back as a `Conflict`."""
     for _attempt in range(5):
-        if hasattr(obj, "code"):
-            obj.code = code_for(type(obj))
+        for obj in objs:
+            if hasattr(obj, "code"):
+                obj.code = code_for(type(obj))
         try:
             async with db.begin_nested():
-                db.add(obj)
+                db.add_all(objs)
                 await db.flush()
-            break
+            return
         except IntegrityError as exc:
             if "code" not in str(exc.orig).lower():
                 await db.rollback()
                 raise Conflict(f"this {entity} already exists") from exc
+    await db.rollback()
+    raise Conflict(f"could not allocate a unique {entity} code; try again")
+
+
+async def add_place(db: AsyncSession, actor: Principal, obj: Any, entity: str) -> Any:
+    """Insert a place row (new random tag code, retried on the rare collision) and audit it."""
+    actor.require_manager_of(obj.project_id)
+    await insert_places(db, [obj], entity)
     record(db, actor, "create", entity, obj.id, after=snapshot(obj), project_id=obj.project_id)
     await db.commit()
     return obj
