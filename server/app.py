@@ -25,6 +25,7 @@ from server.jobs.lifespan import embedded_worker
 from server.lib.problems import EXCEPTION_HANDLERS
 from server.routes import ROUTES
 from server.settings import Settings, load_settings
+from server.syncing.registry import registry
 from server.templates.services import publish_bundled
 
 #: Start-up hooks that features register (e.g. publishing bundled templates,
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None, *, lifespan_hooks: list[Lifespa
     settings = settings or load_settings()
     # A broken bundled checklist stops start-up here, naming file, path and reason.
     load_bundled()
+    registry()  # every synced entity known before the first write
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     engine = create_engine(settings.database_url)
     session_factory = create_session_factory(engine)

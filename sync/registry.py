@@ -134,6 +134,9 @@ class Registry:
         if spec.name in self._by_name:
             raise ValueError(f"sync entity {spec.name!r} registered twice")
         self._by_name[spec.name] = spec
+        if spec.model is not object:
+            # Tombstones of hard-deleted rows carry the entity's name on the wire.
+            spec.model.__sync_entity__ = spec.name
 
     def get(self, name: str) -> EntitySpec | None:
         return self._by_name.get(name)

@@ -55,6 +55,7 @@ def bury(session: Session, entity: str, project_id: uuid.UUID, entity_id: uuid.U
 
 
 def entity_name(obj: Any) -> str:
+    """The wire name the registry gave the model (its table name until registered)."""
     return str(getattr(type(obj), "__sync_entity__", type(obj).__tablename__))
 
 
@@ -93,11 +94,13 @@ def _next_version(session: Session, project_id: uuid.UUID) -> int:
 
 
 def _before_commit(session: Session) -> None:
-    touched: _Touched | None = session.info.get(_KEY)
-    if touched is None or session.in_nested_transaction():
+    if session.in_nested_transaction():
         return  # savepoints are stamped with their outer transaction
     if session.new or session.dirty or session.deleted:
-        session.flush()
+        session.flush()  # so that after_flush sees what this commit would write
+    touched: _Touched | None = session.info.get(_KEY)
+    if touched is None:
+        return
     now = datetime.now(UTC)
     # Lock clocks in one order (by id) so two writers of the same projects cannot deadlock.
     for project_id in sorted(set(touched.rows) | set(touched.tombstones), key=str):

@@ -1,0 +1,289 @@
+"""Pull: the feed never skips, pages are bounded, deletes and scope changes
+reach devices, old cursors reset, external parties see only their own work."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+import pytest
+from sqlalchemy import select
+
+from server.accounts.models import ProjectMember, User
+from server.inspections.models import Inspection, ItemResult
+from server.places.models import Building, Project, Unit
+from sync.horizon import purge_tombstones
+from tests.factories import auth_headers, other_company
+from tests.sync_harness import answer, device, fill_passing, new_inspection, publish_small_template
+
+
+@pytest.fixture
+async def setup(client: Any, demo: dict[str, Any], db: Any) -> dict[str, Any]:
+    tv = await publish_small_template(db)
+    unit = (await db.scalars(select(Unit).order_by(Unit.room_no).limit(1))).one()
+    await db.commit()
+    return {"tv": tv, "unit": unit, "pw": demo["password"], "demo": demo}
+
+
+async def test_first_pull_brings_the_whole_project_in_bounded_pages(client: Any, db: Any,
+                                                                    setup: dict[str, Any]) -> None:
+    dev = await device(client, "engineer", setup["pw"], "pad-a")
+    pages: list[int] = []
+    cursor = None
+    seen: list[str] = []
+    while True:
+        status, body = await dev.transport("/api/sync/pull", {"protocol": 2, "device_id": "pad-a",
+                                                              "cursor": cursor, "max_bytes": 16_384})
+        assert status == 200
+        pages.append(len(msgspec.json.encode(body["changes"])))
+        seen += [c["id"] for c in body["changes"]]
+        cursor = body["cursor"]
+        if not body["has_more"]:
+            assert body["last_mutation_id"] == 0
+            break
+        assert body["last_mutation_id"] is None
+    await db.rollback()
+    units = (await db.scalars(select(Unit.id))).all()
+    assert len(pages) >= 2
+    assert max(pages) <= 16_384
+    assert len(seen) == len(set(seen))
+    assert {str(u) for u in units} <= set(seen)
+    # Nothing new: an empty page.
+    status, body = await dev.transport("/api/sync/pull", {"protocol": 2, "device_id": "pad-a", "cursor": cursor})
+    assert body["changes"] == [] and body["has_more"] is False
+
+
+async def test_personal_data_only_to_roles_that_need_it(client: Any, setup: dict[str, Any]) -> None:
+    eng = await device(client, "engineer", setup["pw"], "pad-e")
+    con = await device(client, "contractor", setup["pw"], "pad-c")
+    await eng.pull()
+    await con.pull()
+    uid = str(setup["unit"].id)
+    assert "owner_name" in eng.replica["unit"][uid]
+    assert "owner_name" not in con.replica["unit"][uid]
+    assert "owner_phone" not in con.replica["unit"][uid]
+
+
+async def test_deletes_reach_offline_devices_and_edits_do_not_resurrect(client: Any, db: Any,
+                                                                        setup: dict[str, Any]) -> None:
+    a = await device(client, "engineer", setup["pw"], "pad-a")
+    b = await device(client, "cs_assistant", setup["pw"], "pad-b")
+    insp = new_inspection(a, setup["tv"], setup["unit"].id)
+    rid = answer(a, insp, "door", value="pass")
+    await a.sync()
+    await b.pull()
+    assert str(insp) in b.replica["inspection"]
+    # An admin deletes a unit on the web; A deletes the inspection; B is offline and edits it.
+    headers = await auth_headers(client, "admin", setup["pw"], "desk")
+    victim_id = (await db.scalars(select(Unit.id).where(Unit.id != setup["unit"].id).limit(1))).one()
+    await db.rollback()
+    assert (await client.delete(f"/api/units/{victim_id}", headers=headers)).status_code == 204
+    a.delete("inspection", insp)
+    await a.sync()
+    b.put("item_result", rid, note="offline edit 离线修改")
+    b.put("inspection", insp, title="B renames it")
+    res = await b.push()
+    assert [r.status for r in res] == ["conflict", "conflict"]
+    await b.pull()
+    assert str(insp) not in b.replica["inspection"]
+    assert str(victim_id) not in b.replica["unit"]
+    await db.rollback()
+    assert (await db.get(Inspection, insp)).deleted is True
+    assert (await db.get(Inspection, insp)).title is None
+    assert (await db.get(ItemResult, rid)).note is None
+
+
+async def test_a_cursor_older_than_the_horizon_gets_a_reset(client: Any, db: Any, setup: dict[str, Any]) -> None:
+    a = await device(client, "engineer", setup["pw"], "pad-a")
+    unit_id = setup["unit"].id
+    project_id = setup["demo"]["project"].id
+    await a.pull()
+    old_cursor = a.cursor
+    headers = await auth_headers(client, "admin", setup["pw"], "desk")
+    victim_id = (await db.scalars(select(Unit.id).where(Unit.id != setup["unit"].id).limit(1))).one()
+    await db.rollback()
+    assert (await client.delete(f"/api/units/{victim_id}", headers=headers)).status_code == 204
+    # Another writer moves the clock on, then the tombstone is purged.
+    assert (await client.patch(f"/api/units/{unit_id}", json={"layout": "三室两厅"},
+                               headers=headers)).status_code == 200
+    report = await purge_tombstones(db, datetime.now(UTC) + timedelta(seconds=1))
+    assert report["tombstones"] == 1
+    status, body = await a.transport("/api/sync/pull", {"protocol": 2, "device_id": "pad-a", "cursor": old_cursor})
+    assert status == 200
+    assert body["reset_projects"] == [str(project_id)]
+    # The device drops that project and refills it; the deleted unit is gone.
+    a.cursor = old_cursor
+    await a.pull()
+    assert str(victim_id) not in a.replica["unit"]
+    assert a.replica["unit"][str(unit_id)]["layout"] == "三室两厅"
+
+
+async def test_scope_grant_brings_a_project_whole_and_withdrawal_removes_it(client: Any, db: Any,
+                                                                            setup: dict[str, Any]) -> None:
+    admin = await auth_headers(client, "admin", setup["pw"], "desk")
+    resp = await client.post("/api/projects", json={"name": "新项目 New Estate"}, headers=admin)
+    assert resp.status_code == 201
+    pid = resp.json()["id"]
+    admin = await auth_headers(client, "admin", setup["pw"], "desk2")  # token now knows the new project
+    b = await client.post("/api/buildings", json={"project_id": pid, "name": "A座"}, headers=admin)
+    assert b.status_code == 201
+    for room in ("101", "102"):
+        r = await client.post("/api/units", json={"building_id": b.json()["id"], "floor": 1, "room_no": room},
+                              headers=admin)
+        assert r.status_code == 201
+    eng = await device(client, "engineer", setup["pw"], "pad-e")
+    await eng.pull()
+    assert pid not in eng.projects
+    engineer_id = setup["demo"]["users"]["engineer"].id
+    assert (await client.post(f"/api/projects/{pid}/members", json={"user_id": str(engineer_id)},
+                              headers=admin)).status_code == 201
+    await eng.pull()
+    assert pid in eng.projects
+    assert sum(1 for k, p in eng.project_of.items() if p == pid and k[0] == "unit") == 2
+    assert eng.replica["project"][pid]["name"] == "新项目 New Estate"
+    # A push into the project works; then the grant is withdrawn.
+    assert (await client.delete(f"/api/projects/{pid}/members/{engineer_id}", headers=admin)).status_code == 204
+    status, body = await eng.transport("/api/sync/pull", {"protocol": 2, "device_id": "pad-e",
+                                                          "cursor": eng.cursor})
+    assert body["removed_projects"] == [pid]
+    await eng.pull()
+    assert pid not in eng.projects
+    assert not any(p == pid for p in eng.project_of.values())
+
+
+async def test_push_outside_scope_is_rejected_and_the_queue_goes_on(client: Any, db: Any,
+                                                                    setup: dict[str, Any]) -> None:
+    other = await other_company(db, "x-password-1")
+    a = await device(client, "engineer", setup["pw"], "pad-a")
+    new_inspection(a, setup["tv"], other["unit"].id)  # another company's unit
+    insp = new_inspection(a, setup["tv"], setup["unit"].id)
+    res = await a.push()
+    assert [r.status for r in res] == ["rejected", "applied"]
+    assert res[0].code in {"not_found", "out_of_scope"}
+    await db.rollback()
+    assert await db.get(Inspection, insp) is not None
+
+
+async def test_contractor_sees_only_its_own_tickets(client: Any, db: Any, setup: dict[str, Any]) -> None:
+    eng = await device(client, "engineer", setup["pw"], "pad-e")
+    insp = new_inspection(eng, setup["tv"], setup["unit"].id)
+    fill_passing(eng, insp)
+    answer(eng, insp, "door", value="fail")
+    answer(eng, insp, "window", value="fail")
+    eng.submit("inspection", insp)
+    await eng.sync()
+    tickets = eng.replica["ticket"]
+    assert len(tickets) == 2
+    contractor = setup["demo"]["users"]["contractor"]
+    developer = setup["demo"]["users"]["developer_rep"]
+    mgr = await device(client, "cs_manager", setup["pw"], "desk")
+    await mgr.pull()
+    window_ticket = next(k for k, t in tickets.items() if t["item_key"] == "window")
+    door_ticket = next(k for k, t in tickets.items() if t["item_key"] == "door")
+    import uuid as _uuid
+
+    mgr.put("ticket_event", _uuid.uuid4(), ticket_id=window_ticket, kind="assign",
+            data={"assignee_org_id": str(contractor.org_id)})
+    assert (await mgr.push())[0].status == "applied"
+    con = await device(client, "contractor", setup["pw"], "pad-c")
+    dev = await device(client, "developer_rep", setup["pw"], "pad-d")
+    await con.pull()
+    await dev.pull()
+    assert set(con.replica.get("ticket", {})) == {window_ticket}
+    assert "inspection" not in con.replica and "item_result" not in con.replica
+    # The door is the developer's (responsible developer); the window went to the contractor.
+    assert door_ticket in dev.replica.get("ticket", {})
+    assert window_ticket not in dev.replica.get("ticket", {})
+    assert developer.org_id != contractor.org_id
+    # The contractor reports a fix; it may not close the ticket.
+    con.put("ticket_event", _uuid.uuid4(), ticket_id=window_ticket, kind="fix", note="已更换玻璃", photos=["ph1"])
+    con.put("ticket_event", _uuid.uuid4(), ticket_id=window_ticket, kind="close")
+    assert [r.status for r in await con.push()] == ["applied", "rejected"]
+    await con.pull()
+    assert con.replica["ticket"][window_ticket]["status"] == "fixed"
+    # Another contractor's ticket never shows, and re-assigning away removes it from this one.
+    mgr.put("ticket_event", _uuid.uuid4(), ticket_id=window_ticket, kind="verify_fail")
+    mgr.put("ticket_event", _uuid.uuid4(), ticket_id=window_ticket, kind="assign",
+            data={"assignee_org_id": str(setup["demo"]["users"]["developer_rep"].org_id)})
+    await mgr.sync()
+    await con.pull()
+    assert window_ticket not in con.replica.get("ticket", {})
+
+
+async def test_writers_committing_out_of_order_never_make_a_pull_skip(client: Any, db: Any, settings: Any,
+                                                                      setup: dict[str, Any]) -> None:
+    """Two real connections: the first to start writing commits last. Pulls run in
+    between; the device must end with every row."""
+    from server.db.engine import create_engine, create_session_factory
+
+    if not settings.database_url.startswith("postgresql"):
+        pytest.skip("needs two concurrent writers: PostgreSQL only (SQLite serialises writers)")
+    engine = create_engine(settings.database_url)
+    sessions = create_session_factory(engine)
+    dev = await device(client, "engineer", setup["pw"], "pad-x")
+    await dev.pull()
+    project_id = setup["demo"]["project"].id
+    try:
+        async with sessions() as s1, sessions() as s2:
+            b1 = Building(project_id=project_id, name="T1 楼")
+            s1.add(b1)
+            await s1.flush()  # T1 started writing first …
+            b2 = Building(project_id=project_id, name="T2 楼")
+            s2.add(b2)
+            await s2.flush()
+            await s2.commit()  # … but T2 commits first
+            await dev.pull()
+            assert str(b2.id) in dev.replica["building"]
+            assert str(b1.id) not in dev.replica["building"]
+            # T1 commits now; a pull must still bring it, however the cursor moved.
+            await s1.commit()
+            await dev.pull()
+            assert str(b1.id) in dev.replica["building"]
+            # While one writer holds the project clock, another waits and a pull sees neither.
+            b3 = Building(project_id=project_id, name="T3 楼")
+            b4 = Building(project_id=project_id, name="T4 楼")
+            s1.add(b3)
+            await s1.flush()
+            s2.add(b4)
+            await s2.flush()
+            commit_1 = asyncio.create_task(s1.commit())
+            commit_2 = asyncio.create_task(s2.commit())
+            await dev.pull()
+            await asyncio.gather(commit_1, commit_2)
+            await dev.pull()
+            assert {str(b3.id), str(b4.id)} <= set(dev.replica["building"])
+    finally:
+        await engine.dispose()
+
+
+async def test_a_pull_never_reports_a_mutation_without_its_effects(client: Any, db: Any,
+                                                                   setup: dict[str, Any]) -> None:
+    a = await device(client, "engineer", setup["pw"], "pad-a")
+    watcher = await device(client, "engineer", setup["pw"], "pad-a")  # the same tablet, a second request
+    for i in range(40):
+        key = new_inspection(a, setup["tv"], setup["unit"].id)
+        if i % 4 == 0:
+            answer(a, key, "door", value="pass")
+    made_by = {m.id: str(m.key) for m in a.outbox}
+    checked = 0
+
+    async def pusher() -> None:
+        while a.outbox:
+            await a.push(batch=5)
+            await asyncio.sleep(0)
+
+    async def checker() -> None:
+        nonlocal checked
+        while a.outbox or checked == 0:
+            status, body = await watcher.transport("/api/sync/pull", {"protocol": 2, "device_id": "pad-a"})
+            assert status == 200 and body["has_more"] is False
+            present = {c["id"] for c in body["changes"]}
+            k = body["last_mutation_id"]
+            assert {made_by[i] for i in range(1, k + 1)} <= present, f"mutation ≤ {k} reported without effects"
+            checked += 1
+            await asyncio.sleep(0)
+
+    await asyncio.gather(pusher(), checker())
+    assert checked >= 1
