@@ -7,10 +7,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from checklists.loader import parse_template
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from checklists.loader import parse_template
 from server.inspections.rules import item_result_id
 from server.templates.services import publish
 from sync.client import SyncClient, TransportError

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+
 from checklists.answers import Answer, Answers, InstanceAnswers
 from checklists.judge import judge
 from checklists.judgement import Judgement
-from sqlalchemy import select
-
 from server.inspections.models import Inspection, ItemResult
 from server.inspections.templating import template_index
 from sync.errors import Rejected

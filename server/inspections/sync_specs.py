@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 import msgspec
-from checklists.answers import Answer, check_answer
-from checklists.outcomes import outcome
 from sqlalchemy import ColumnElement, select
 
+from checklists.answers import Answer, check_answer
+from checklists.outcomes import outcome
 from server.accounts.roles import Role
 from server.inspections import rules
 from server.inspections.models import CheckpointScan, Inspection, ItemResult, Signature

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from checklists.index import TemplateIndex
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from checklists.index import TemplateIndex
 from server.templates.services import template_for_version
 
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 import uuid
 from functools import lru_cache
 
-from checklists.loader import load_bundled, parse_template
-from checklists.model import Template
-from checklists.versions import canonical_bytes, content_hash
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from checklists.loader import load_bundled, parse_template
+from checklists.model import Template
+from checklists.versions import canonical_bytes, content_hash
 from server.templates.models import TemplateVersion
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from checklists.judgement import Judgement
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
+from checklists.judgement import Judgement
 from server.inspections.models import Inspection
 from server.inspections.rules import ticket_id_for
 from server.places.models import Project

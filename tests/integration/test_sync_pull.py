@@ -11,9 +11,8 @@ import msgspec
 import pytest
 from sqlalchemy import select
 
-from server.accounts.models import ProjectMember, User
 from server.inspections.models import Inspection, ItemResult
-from server.places.models import Building, Project, Unit
+from server.places.models import Building, Unit
 from sync.horizon import purge_tombstones
 from tests.factories import auth_headers, other_company
 from tests.sync_harness import answer, device, fill_passing, new_inspection, publish_small_template
