@@ -146,6 +146,7 @@ async def test_scope_grant_brings_a_project_whole_and_withdrawal_removes_it(clie
     assert (await client.delete(f"/api/projects/{pid}/members/{engineer_id}", headers=admin)).status_code == 204
     status, body = await eng.transport("/api/sync/pull", {"protocol": 2, "device_id": "pad-e",
                                                           "cursor": eng.cursor})
+    assert status == 200
     assert body["removed_projects"] == [pid]
     await eng.pull()
     assert pid not in eng.projects
