@@ -207,5 +207,11 @@ def import_units_cmd(settings: Settings, file: Path, project_ref: str, dry_run: 
     problems(report.errors)
 
 
+from server.jobs.commands import worker_command  # noqa: E402
+from server.qr.commands import labels_command  # noqa: E402
+
+main.add_command(labels_command)
+main.add_command(worker_command)
+
 if __name__ == "__main__":
     sys.exit(main())

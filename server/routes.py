@@ -18,7 +18,7 @@ from server.places.controllers import (
     UnitController,
 )
 from server.places.roster_controllers import RosterController
-from server.places.roster_controllers import RosterController
+from server.qr.controllers import LabelSheetController, ScanController, pwa_placeholder
 from server.syncing.controllers import SyncController
 
 ROUTES: list[Any] = [
@@ -35,4 +35,7 @@ ROUTES: list[Any] = [
     SyncController,
     PhotoController,
     JobController,
+    ScanController,
+    LabelSheetController,
+    pwa_placeholder,
 ]
