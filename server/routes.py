@@ -20,6 +20,7 @@ from server.places.controllers import (
 from server.places.roster_controllers import RosterController
 from server.qr.controllers import LabelSheetController, ScanController, pwa_placeholder
 from server.syncing.controllers import SyncController
+from server.templates.controllers import TemplateController
 
 ROUTES: list[Any] = [
     health,
@@ -38,4 +39,5 @@ ROUTES: list[Any] = [
     ScanController,
     LabelSheetController,
     pwa_placeholder,
+    TemplateController,
 ]
