@@ -52,7 +52,8 @@ def problem(
 
 
 _PATH_RE = re.compile(r"at `\$(?P<path>[^`]*)`")
-_UNKNOWN_RE = re.compile(r"unknown field `(?P<name>[^`]+)`")
+#: msgspec names an unknown or a missing field in the message, not in the path.
+_UNKNOWN_RE = re.compile(r"(?:unknown|missing required) field `(?P<name>[^`]+)`")
 
 
 def _field_of(message: str, key: str | None) -> str:
