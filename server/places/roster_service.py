@@ -1,7 +1,9 @@
 """Applying a unit roster (see `server.places.roster`) to a project.
 
-Rows match stored units on project + building + 单元 + 房号 (a row without 单元 matches
-the building's only unit with that 房号). Missing buildings are created. A matched
+Rows match stored units on project + building + 单元 + 房号. When one side does not
+know the 单元 (a blank cell, or a unit stored without one), a row matches the
+building's only unit with that 房号, and a given 单元 is filled in. Buildings match by
+name, or by number (``1号楼`` = ``1栋`` = ``1#``); missing ones are created. A matched
 unit is updated only in the fields the file gives and that differ; an unchanged unit
 is not touched. Everything is written in one transaction, with an audit entry per
 created building, created unit and changed unit, and one for the import itself.
@@ -83,6 +85,8 @@ async def find_project(db: AsyncSession, ref: str) -> Project:
 
 def _changes(unit: Unit, row: RosterRow) -> dict[str, Any]:
     given = {f: getattr(row, f) for f in ROW_FIELDS if getattr(row, f) is not None}
+    if row.entrance:
+        given["entrance"] = row.entrance
     return {f: v for f, v in given.items() if getattr(unit, f) != v}
 
 
@@ -123,8 +127,9 @@ async def _plan(db: AsyncSession, project: Project, parsed: ParsedRoster) -> _Pl
             building = Building(id=new_id(), project_id=project.id, name=row.building)
             plan.new_buildings[row.building_key] = building
         unit = by_full.get((building.id, row.entrance, row.room_no))
-        if unit is None and not row.entrance and len(by_room[(building.id, row.room_no)]) == 1:
-            unit = by_room[(building.id, row.room_no)][0]
+        same_room = by_room[(building.id, row.room_no)]
+        if unit is None and len(same_room) == 1 and "" in (row.entrance, same_room[0].entrance):
+            unit = same_room[0]  # one side does not know the 单元: the building's only such room
         targets.append((row, building, unit))
 
     # … then refuse rows that land on the same unit (possible only through a blank 单元).

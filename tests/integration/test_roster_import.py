@@ -391,3 +391,16 @@ async def test_cli_import_units(
 
     missing = await asyncio.to_thread(run_cli, settings, "import-units", str(good), "--project", "no such estate")
     assert missing.exit_code == 1 and "project not found" in missing.output
+
+
+async def test_a_later_file_with_entrances_fills_them_in(
+    client: Any, demo: dict[str, Any], db: AsyncSession, pid: str
+) -> None:
+    h = await auth_headers(client, "admin", demo["password"])
+    first = xlsx([["楼栋", "楼层", "房号"], ["6号楼", 1, 101], ["6号楼", 1, 102]])
+    assert (await post(client, url(pid), first, h)).json()["new"] == 2
+    assert [u.entrance for u in await units_of(db, "6号楼")] == ["", ""]
+    later = xlsx([["楼栋", "单元", "楼层", "房号"], ["6号楼", "1单元", 1, 101], ["6号楼", "1单元", 1, 102]])
+    body = (await post(client, url(pid), later, h)).json()
+    assert (body["new"], body["updated"]) == (0, 2)
+    assert [(u.entrance, u.room_no) for u in await units_of(db, "6号楼")] == [("1", "101"), ("1", "102")]
