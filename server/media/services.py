@@ -261,7 +261,7 @@ async def upload(
             raise _rejected(exc) from exc
         key = original_key(photo, body.sha256, info.content_type)
         storage = storage_for(settings.storage_url)
-        await storage.put_file(key, body.path, info.content_type)
+        await storage.put_file(key, body.path, info.content_type, move=True)
         stored = await _mark_stored(db, actor, photo, is_new, body, info.content_type, key, (info.width, info.height))
         if stored is not None:
             if stored.original_key != key:

@@ -31,8 +31,11 @@ class Storage(abc.ABC):
     scheme: str
 
     @abc.abstractmethod
-    async def put_file(self, key: str, path: Path, content_type: str) -> None:
-        """Store the file at ``path`` under ``key`` (replacing any object there)."""
+    async def put_file(self, key: str, path: Path, content_type: str, *, move: bool = False) -> None:
+        """Store the file at ``path`` under ``key`` (replacing any object there).
+
+        ``move=True``: the caller gives the file away; a local store may rename it
+        into place instead of copying it."""
 
     @abc.abstractmethod
     async def put_bytes(self, key: str, data: bytes, content_type: str) -> None:

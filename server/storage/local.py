@@ -46,8 +46,18 @@ class FileStorage(Storage):
             Path(tmp).unlink(missing_ok=True)
             raise
 
-    async def put_file(self, key: str, path: Path, content_type: str) -> None:
-        await asyncio.to_thread(self._write, key, path)
+    def _move(self, key: str, path: Path) -> None:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("rb+") as fh:
+            os.fsync(fh.fileno())
+        try:
+            os.replace(path, target)
+        except OSError:  # another file system: copy instead
+            self._write(key, path)
+
+    async def put_file(self, key: str, path: Path, content_type: str, *, move: bool = False) -> None:
+        await asyncio.to_thread(self._move if move else self._write, key, path)
 
     async def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
         await asyncio.to_thread(self._write, key, data)

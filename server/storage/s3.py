@@ -100,7 +100,7 @@ class S3Storage(Storage):
 
         return await asyncio.to_thread(run)
 
-    async def put_file(self, key: str, path: Path, content_type: str) -> None:
+    async def put_file(self, key: str, path: Path, content_type: str, *, move: bool = False) -> None:
         def run() -> None:
             try:
                 with path.open("rb") as body:
