@@ -60,6 +60,8 @@ class SyncClient:
         self.projects: list[str] = []
         self.templates: list[dict[str, Any]] = []
         self.results: dict[int, MutationResult] = {}
+        #: every mutation ever made here, acknowledged or not (for tests and debugging)
+        self.journal: list[Mutation] = []
 
     # --- local edits ----------------------------------------------------------------------
 
@@ -69,6 +71,7 @@ class SyncClient:
                      fields=msgspec.to_builtins(fields or {}), base=base, client_time=self.clock())
         self.next_id += 1
         self.outbox.append(m)
+        self.journal.append(m)
         return m
 
     def put(self, entity: str, key: uuid.UUID | str, **fields: Any) -> Mutation:

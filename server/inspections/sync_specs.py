@@ -46,9 +46,16 @@ def _when(value: Any, field: str) -> datetime | None:
 
 
 def _immutable(row: Any, fields: dict[str, Any], names: tuple[str, ...]) -> None:
+    """A device may repeat a set-once field (two devices creating the same item
+    result offline both send it) but not change it. Compared in wire form."""
     for name in names:
-        if row is not None and name in fields and fields[name] != getattr(row, name):
+        if row is not None and name in fields and _wire(fields[name]) != _wire(getattr(row, name)):
             raise Rejected(f"{name} cannot change once set", code="invalid")
+
+
+def _wire(value: Any) -> Any:
+    plain = msgspec.to_builtins(value)
+    return plain if plain is None or isinstance(plain, bool | int | float | list | dict) else str(plain)
 
 
 async def load_inspection(ctx: ApplyContext, inspection_id: Any) -> Inspection:

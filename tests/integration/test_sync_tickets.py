@@ -1,0 +1,160 @@
+"""Exactly-once tickets: from the server only, one per failed item, whatever
+retries, replays, merges and concurrent app processes do."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+from sqlalchemy import func, select
+
+from server.app import create_app
+from server.db.engine import create_engine, create_session_factory
+from server.inspections.models import Inspection
+from server.places.models import Unit
+from server.tickets.models import Ticket
+from server.tickets.services import open_tickets_for
+from sync.registry import ApplyContext
+from tests.sync_harness import answer, device, fill_passing, new_inspection, publish_small_template
+
+
+@pytest.fixture
+async def setup(client: Any, demo: dict[str, Any], db: Any) -> dict[str, Any]:
+    tv = await publish_small_template(db)
+    unit = (await db.scalars(select(Unit).order_by(Unit.room_no).limit(1))).one()
+    await db.commit()
+    return {"tv": tv, "unit_id": unit.id, "pw": demo["password"], "demo": demo}
+
+
+async def tickets(db: Any) -> list[Ticket]:
+    await db.rollback()
+    return list((await db.scalars(select(Ticket).order_by(Ticket.item_key))).all())
+
+
+async def test_ticket_carries_severity_and_party_from_the_template(client: Any, db: Any, setup: dict[str, Any]) -> None:
+    a = await device(client, "engineer", setup["pw"], "pad-a")
+    insp = new_inspection(a, setup["tv"], setup["unit_id"])
+    fill_passing(a, insp)
+    answer(a, insp, "door", value="fail", note="门锁无法反锁")
+    answer(a, insp, "flatness", value=7)
+    a.submit("inspection", insp)
+    await a.sync()
+    found = await tickets(db)
+    assert [(t.item_key, t.severity, t.responsible, t.status, t.source) for t in found] == [
+        ("door", "important", "developer", "open", "inspection"),
+        ("flatness", "serious", "developer", "open", "inspection"),
+    ]
+    assert found[0].responsible_org_id == setup["demo"]["project"].developer_org_id
+    assert found[0].description == "门锁无法反锁"
+    # The device receives them through the feed.
+    assert {t["item_key"] for t in a.replica["ticket"].values()} == {"door", "flatness"}
+
+
+async def test_a_device_cannot_make_an_inspection_ticket(client: Any, db: Any, setup: dict[str, Any]) -> None:
+    a = await device(client, "engineer", setup["pw"], "pad-a")
+    a.put(
+        "ticket",
+        uuid.uuid4(),
+        title="x",
+        severity="general",
+        responsible="developer",
+        target_type="unit",
+        target_id=str(setup["unit_id"]),
+        source="inspection",
+        item_result_id=str(uuid.uuid4()),
+    )
+    res = await a.push()
+    assert res[0].status == "rejected"
+    assert "source" in (res[0].reason or "") or "item_result_id" in (res[0].reason or "")
+    assert await tickets(db) == []
+
+
+async def test_resubmits_replays_and_two_devices_open_no_second_ticket(
+    client: Any, db: Any, setup: dict[str, Any]
+) -> None:
+    a = await device(client, "engineer", setup["pw"], "pad-a")
+    b = await device(client, "cs_manager", setup["pw"], "pad-b")
+    insp = new_inspection(a, setup["tv"], setup["unit_id"])
+    fill_passing(a, insp)
+    answer(a, insp, "window", value="fail")
+    await a.sync()
+    await b.pull()
+    a.submit("inspection", insp)
+    b.submit("inspection", insp)
+    a.lose_next_answer = True
+    with pytest.raises(Exception, match="lost"):
+        await a.push()
+    await a.push()
+    await b.push()
+    assert len(await tickets(db)) == 1
+
+
+async def test_two_app_processes_racing_open_exactly_one_ticket(settings: Any, db: Any, setup: dict[str, Any]) -> None:
+    """Two app instances (separate engines and connection pools, as two processes
+    would have) receive the submission of the same failed item at the same moment."""
+    app1 = create_app(settings, lifespan_hooks=[])
+    app2 = create_app(settings, lifespan_hooks=[])
+    async with AsyncTestClient(app=app1) as c1, AsyncTestClient(app=app2) as c2:
+        a = await device(c1, "engineer", setup["pw"], "pad-a")
+        b = await device(c2, "cs_manager", setup["pw"], "pad-b")
+        insp = new_inspection(a, setup["tv"], setup["unit_id"])
+        fill_passing(a, insp)
+        answer(a, insp, "window", value="fail")
+        await a.sync()
+        await b.pull()
+        a.submit("inspection", insp)
+        b.submit("inspection", insp)
+        await asyncio.gather(a.push(), b.push())
+    found = await tickets(db)
+    assert [t.item_key for t in found] == ["window"]
+
+
+async def test_two_workers_opening_tickets_at_once_make_one(
+    settings: Any, db: Any, client: Any, setup: dict[str, Any]
+) -> None:
+    """The database constraint, not a check, stops the second: two sessions on two
+    engines run the ticket opener for the same submitted inspection concurrently."""
+    a = await device(client, "engineer", setup["pw"], "pad-a")
+    insp_id = new_inspection(a, setup["tv"], setup["unit_id"])
+    fill_passing(a, insp_id)
+    answer(a, insp_id, "door", value="fail")
+    answer(a, insp_id, "window", value="fail")
+    a.submit("inspection", insp_id)
+    await a.sync()
+    assert len(await tickets(db)) == 2
+    # Remove them behind the engine's back, then race two openers.
+    await db.execute(Ticket.__table__.delete())
+    await db.commit()
+    engines = [create_engine(settings.database_url) for _ in range(2)]
+    user = setup["demo"]["users"]["engineer"]
+
+    class Actor:
+        user_id = user.id
+        org_id = user.org_id
+        role = "engineer"
+        is_staff = True
+        is_manager = False
+        project_ids = frozenset({setup["demo"]["project"].id})
+
+    async def opener(engine: Any) -> int:
+        async with create_session_factory(engine)() as s:
+            insp = await s.get(Inspection, insp_id)
+            ctx = ApplyContext(
+                db=s, actor=Actor(), device_id="worker", mutation_id=0, client_time=None, now=insp.submitted_at
+            )
+            n = await open_tickets_for(ctx, insp)
+            await s.commit()
+            return n
+
+    try:
+        opened = await asyncio.gather(*(opener(e) for e in engines))
+    finally:
+        for e in engines:
+            await e.dispose()
+    assert sum(opened) == 2
+    assert len(await tickets(db)) == 2
+    await db.rollback()
+    assert await db.scalar(select(func.count()).select_from(Ticket)) == 2
