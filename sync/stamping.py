@@ -59,6 +59,26 @@ def entity_name(obj: Any) -> str:
     return str(getattr(type(obj), "__sync_entity__", type(obj).__tablename__))
 
 
+class UnstampedWrite(RuntimeError):
+    """A bulk statement wrote a synced table without saying which rows it touched."""
+
+
+def _guard_bulk(state: Any) -> None:
+    """Bulk INSERT/UPDATE/DELETE of a synced ORM entity bypasses the flush, so it
+    must `touch()` (or `bury()`) the rows itself and say so with
+    `.execution_options(sync_touched=True)`; otherwise devices would never hear
+    of the change. Refused loudly instead of lost silently."""
+    if not (state.is_update or state.is_delete or state.is_insert):
+        return
+    if state.execution_options.get("sync_touched"):
+        return
+    for mapper in state.all_mappers:
+        if issubclass(mapper.class_, Synced):
+            raise UnstampedWrite(
+                f"bulk write to synced table {mapper.local_table.name}: call sync.stamping.touch() for the rows "
+                "and add .execution_options(sync_touched=True)")
+
+
 def _after_flush(session: Session, _ctx: UOWTransaction) -> None:
     for obj in list(session.new) + list(session.dirty):
         if isinstance(obj, Synced) and (obj in session.new or session.is_modified(obj)):
@@ -136,6 +156,7 @@ def install() -> None:
     if _installed:
         return
     event.listen(Session, "after_flush", _after_flush)
+    event.listen(Session, "do_orm_execute", _guard_bulk)
     event.listen(Session, "before_commit", _before_commit)
     event.listen(Session, "after_transaction_end", _transaction_end)
     _installed = True

@@ -21,15 +21,18 @@ from server.media.images import ImageRejected, make_derivatives
 from server.media.models import FAILED, READY, STORED, Photo
 from server.media.services import PROCESS_JOB, derivative_keys
 from server.storage import storage_for
+from sync import stamping
 
 
-async def _set_failed(ctx: JobContext, photo_id: uuid.UUID, error: str) -> None:
+async def _set_failed(ctx: JobContext, photo: Photo, error: str) -> None:
     async with ctx.session_factory() as db:
         await db.execute(
             update(Photo)
-            .where(Photo.id == photo_id, Photo.status == STORED)
+            .where(Photo.id == photo.id, Photo.status == STORED)
             .values(status=FAILED, error=error[:2000], updated_at=utcnow())
+            .execution_options(sync_touched=True)
         )
+        stamping.touch(db.sync_session, Photo.__table__, photo.project_id, {photo.id})
         await db.commit()
 
 
@@ -57,7 +60,7 @@ async def process_photo(ctx: JobContext, payload: dict[str, Any]) -> None:
             try:
                 made = await asyncio.to_thread(make_derivatives, source, stamp=stamp or None)
             except ImageRejected as exc:
-                await _set_failed(ctx, photo_id, exc.message)
+                await _set_failed(ctx, photo, exc.message)
                 raise PermanentJobError(f"photo {photo_id}: {exc.message}") from exc
         await storage.put_bytes(web_key, made.web, "image/jpeg")
         await storage.put_bytes(thumb_key, made.thumb, "image/jpeg")
@@ -65,7 +68,7 @@ async def process_photo(ctx: JobContext, payload: dict[str, Any]) -> None:
         raise
     except Exception as exc:
         if ctx.job.attempts >= ctx.job.max_attempts:
-            await _set_failed(ctx, photo_id, f"processing failed: {exc}")
+            await _set_failed(ctx, photo, f"processing failed: {exc}")
         raise
     async with ctx.session_factory() as db:
         await db.execute(
@@ -80,7 +83,9 @@ async def process_photo(ctx: JobContext, payload: dict[str, Any]) -> None:
                 error=None,
                 updated_at=utcnow(),
             )
+            .execution_options(sync_touched=True)
         )
+        stamping.touch(db.sync_session, Photo.__table__, photo.project_id, {photo.id})
         await db.commit()
 
 

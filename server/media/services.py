@@ -36,6 +36,7 @@ from server.media.models import FAILED, PENDING, READY, STORED, Photo
 from server.media.schemas import OwnerType, PhotoCounts, UploadReceipt, Variant
 from server.settings import Settings
 from server.storage import storage_for
+from sync import stamping
 
 PROCESS_JOB = "photo.process"
 CHINA_TIME = timezone(timedelta(hours=8))
@@ -336,9 +337,10 @@ async def _mark_stored(
             or_(Photo.sha256.is_(None), Photo.sha256 == body.sha256),
         )
         .values(uploaded_by=func.coalesce(Photo.uploaded_by, actor.user_id), **values)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False, sync_touched=True)
     )
     if result.rowcount == 1:  # type: ignore[attr-defined]
+        stamping.touch(db.sync_session, Photo.__table__, photo.project_id, {photo.id})
         return None
     await db.rollback()
     current = await db.get(Photo, photo.id, populate_existing=True)

@@ -49,7 +49,7 @@ async def open_tickets_for(ctx: ApplyContext, insp: Inspection, judgement: Judge
         }
         try:
             async with ctx.db.begin_nested():
-                await ctx.db.execute(insert(Ticket).values(**values))
+                await ctx.db.execute(insert(Ticket).values(**values).execution_options(sync_touched=True))
         except IntegrityError:
             continue  # already open for this item: exactly once
         stamping.touch(ctx.db.sync_session, Ticket.__table__, insp.project_id, {tid})

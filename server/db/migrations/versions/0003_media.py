@@ -1,7 +1,7 @@
 """Media: photos (synced metadata + stored bytes) and the durable job queue
 
 Revision ID: 0003_media
-Revises: 0001_foundation
+Revises: 0002_sync
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003_media"
-down_revision: str | Sequence[str] | None = "0001_foundation"
+down_revision: str | Sequence[str] | None = "0002_sync"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -44,7 +44,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_photos")),
     )
     op.create_index(op.f("ix_photos_project_id"), "photos", ["project_id"], unique=False)
-    op.create_index(op.f("ix_photos_version"), "photos", ["version"], unique=False)
+    op.create_index("ix_photos_project_id_version", "photos", ["project_id", "version"], unique=False)
     op.create_index(op.f("ix_photos_owner_id"), "photos", ["owner_id"], unique=False)
     op.create_index(op.f("ix_photos_status"), "photos", ["status"], unique=False)
     op.create_index("ix_photos_owner_type_owner_id", "photos", ["owner_type", "owner_id"], unique=False)

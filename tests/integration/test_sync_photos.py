@@ -1,0 +1,110 @@
+"""Photo metadata through sync, bytes by upload: pending until the bytes arrive,
+whichever comes first; partners see the photos of their own tickets only."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import uuid
+from typing import Any
+
+import pytest
+from PIL import Image
+from sqlalchemy import select
+
+from server.media.models import Photo
+from server.places.models import Unit
+from tests.factories import auth_headers
+from tests.sync_harness import answer, device, fill_passing, new_inspection, publish_small_template
+
+
+def jpeg() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+@pytest.fixture
+async def setup(client: Any, demo: dict[str, Any], db: Any) -> dict[str, Any]:
+    tv = await publish_small_template(db)
+    unit = (await db.scalars(select(Unit).order_by(Unit.room_no).limit(1))).one()
+    await db.commit()
+    return {"tv": tv, "unit_id": unit.id, "pw": demo["password"], "demo": demo}
+
+
+async def test_photo_metadata_syncs_and_shows_pending_until_bytes_arrive(client: Any, db: Any,
+                                                                         setup: dict[str, Any]) -> None:
+    a = await device(client, "engineer", setup["pw"], "pad-a")
+    insp = new_inspection(a, setup["tv"], setup["unit_id"])
+    data = jpeg()
+    photo_id = uuid.uuid4()
+    rid = answer(a, insp, "door", value="fail", photos=[str(photo_id)])
+    a.put("photo", photo_id, owner_type="item_result", owner_id=str(rid),
+          sha256=hashlib.sha256(data).hexdigest(), byte_size=len(data), content_type="image/jpeg")
+    await a.sync()
+    assert a.replica["photo"][str(photo_id)]["status"] == "pending"
+    headers = await auth_headers(client, "engineer", setup["pw"], "pad-a")
+    resp = await client.put(f"/api/photos/{photo_id}", content=data,
+                            headers={**headers, "Content-Type": "image/jpeg"})
+    assert resp.status_code == 201, resp.text
+    await a.pull()
+    assert a.replica["photo"][str(photo_id)]["status"] in {"stored", "ready"}
+    # A second device answering nothing about it still receives the record.
+    b = await device(client, "cs_manager", setup["pw"], "pad-b")
+    await b.pull()
+    assert str(photo_id) in b.replica["photo"]
+
+
+async def test_bytes_before_metadata_then_sync_agrees(client: Any, db: Any, setup: dict[str, Any]) -> None:
+    a = await device(client, "engineer", setup["pw"], "pad-a")
+    insp = new_inspection(a, setup["tv"], setup["unit_id"])
+    rid = answer(a, insp, "door", value="fail")
+    await a.sync()
+    data = jpeg()
+    photo_id = uuid.uuid4()
+    headers = await auth_headers(client, "engineer", setup["pw"], "pad-a")
+    project = setup["demo"]["project"].id
+    resp = await client.put(f"/api/photos/{photo_id}?project={project}&owner_type=item_result&owner_id={rid}",
+                            content=data, headers={**headers, "Content-Type": "image/jpeg"})
+    assert resp.status_code == 201, resp.text
+    a.put("photo", photo_id, owner_type="item_result", owner_id=str(rid),
+          sha256=hashlib.sha256(data).hexdigest(), byte_size=len(data))
+    res = await a.push()
+    assert res[-1].status == "applied"
+    # A metadata row that contradicts the stored bytes is refused.
+    a.put("photo", photo_id, sha256="0" * 64)
+    assert (await a.push())[-1].status == "rejected"
+    await db.rollback()
+    assert (await db.get(Photo, photo_id)).sha256 == hashlib.sha256(data).hexdigest()
+
+
+async def test_contractor_sees_photos_of_its_tickets_only(client: Any, db: Any, setup: dict[str, Any]) -> None:
+    eng = await device(client, "engineer", setup["pw"], "pad-e")
+    insp = new_inspection(eng, setup["tv"], setup["unit_id"])
+    fill_passing(eng, insp)
+    rid_w = answer(eng, insp, "window", value="fail")
+    rid_d = answer(eng, insp, "door", value="fail")
+    p_window, p_door = uuid.uuid4(), uuid.uuid4()
+    eng.put("photo", p_window, owner_type="item_result", owner_id=str(rid_w))
+    eng.put("photo", p_door, owner_type="item_result", owner_id=str(rid_d))
+    eng.submit("inspection", insp)
+    await eng.sync()
+    window_ticket = next(k for k, t in eng.replica["ticket"].items() if t["item_key"] == "window")
+    contractor = setup["demo"]["users"]["contractor"]
+    mgr = await device(client, "cs_manager", setup["pw"], "desk")
+    mgr.put("ticket_event", uuid.uuid4(), ticket_id=window_ticket, kind="assign",
+            data={"assignee_org_id": str(contractor.org_id)})
+    await mgr.push()
+    con = await device(client, "contractor", setup["pw"], "pad-c")
+    await con.pull()
+    assert "photo" not in con.replica  # inspection photos are not the contractor's
+    ev = uuid.uuid4()
+    fix_photo = uuid.uuid4()
+    con.put("ticket_event", ev, ticket_id=window_ticket, kind="fix", photos=[str(fix_photo)])
+    con.put("photo", fix_photo, owner_type="ticket_event", owner_id=str(ev))
+    con.put("photo", uuid.uuid4(), owner_type="item_result", owner_id=str(rid_d))  # not its record
+    assert [r.status for r in await con.push()] == ["applied", "applied", "rejected"]
+    await con.pull()
+    assert set(con.replica["photo"]) == {str(fix_photo)}
+    await mgr.pull()
+    assert str(fix_photo) in mgr.replica["photo"]
