@@ -26,7 +26,7 @@ run: install ## migrate var/fieldround.db, load the demo estate once, serve on h
 test: install ## run the whole suite (unit, integration on SQLite + PostgreSQL, e2e) and lint
 	.venv/bin/ruff check server sync checklists tests
 	.venv/bin/mypy
-	.venv/bin/pytest
+	.venv/bin/pytest -n auto
 
 test-fast: install ## the suite on SQLite only
 	.venv/bin/pytest -m "not postgres" -x -q

@@ -19,15 +19,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import profiles
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.accounts.passwords import use_parameters
 from server.app import create_app
 from server.db.engine import create_engine, create_session_factory
 from server.db.migrate import upgrade
 from server.settings import Settings
+
+# Real argon2, cheapest parameters: hashing is what login does on every test.
+use_parameters(profiles.CHEAPEST)
 
 PG_ADMIN_URL = os.environ.get("FIELDROUND_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
 REQUIRE_PG = os.environ.get("FIELDROUND_REQUIRE_POSTGRES") == "1"
