@@ -111,7 +111,7 @@ class InspectionSpec(EntitySpec):
             if name in fields:
                 fields[name] = _when(fields[name], name)
         if row is None:
-            index = await template_index(ctx.db, ctx.cache, fields["template_version_id"])
+            index = await template_index(ctx.db, ctx.cache, fields["template_version_id"], ctx.actor.company_id)
             if index is None:
                 raise Rejected("template_version_id: unknown template version", code="invalid")
             if index.template.kind != fields["kind"]:

@@ -28,4 +28,4 @@ class SyncController(Controller):
     @post("/pull", status_code=200, summary="Changes since a cursor, page by page 拉取变更")
     async def pull(self, data: JSONBody[PullRequest], db: DB, principal: CurrentUser) -> PullResponse:
         return await pull(db, registry(), principal, principal.device_id, data,
-                          templates=await template_refs(db))
+                          templates=await template_refs(db, principal.company_id))

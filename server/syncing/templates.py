@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.templates.services import latest_versions
 from sync.protocol import TemplateRef
 
 
-async def template_refs(db: AsyncSession) -> list[TemplateRef]:
-    return [TemplateRef(id=v.id, key=v.key, content_hash=v.content_hash) for v in await latest_versions(db)]
+async def template_refs(db: AsyncSession, company_id: uuid.UUID) -> list[TemplateRef]:
+    """The newest version of each template the caller's company uses."""
+    return [TemplateRef(id=v.id, key=v.key, content_hash=v.content_hash)
+            for v in await latest_versions(db, company_id)]

@@ -104,11 +104,11 @@ class TemplateController(Controller):
 
     @get("/", summary="Templates and their versions 模板列表")
     async def list_templates(self, db: DB, principal: CurrentUser) -> list[TemplateRead]:
-        return [template_read(vs) for vs in await svc.list_templates(db)]
+        return [template_read(vs) for vs in await svc.list_templates(db, principal.company_id)]
 
     @get("/{key:str}/versions", summary="The versions of one template 模板版本")
     async def list_versions(self, key: FromPath[str], db: DB, principal: CurrentUser) -> list[VersionRead]:
-        return [version_read(v) for v in await svc.versions_of(db, key)]
+        return [version_read(v) for v in await svc.versions_of(db, key, principal.company_id)]
 
     @get(
         "/versions/{version_id:uuid}",
@@ -118,7 +118,7 @@ class TemplateController(Controller):
     async def get_version(
         self, version_id: FromPath[uuid.UUID], request: Request[Any, Any, Any], db: DB, principal: CurrentUser
     ) -> Response[VersionDetail | None]:
-        version = await svc.get_version(db, version_id)
+        version = await svc.get_version(db, version_id, principal.company_id)
         headers = {"ETag": etag_of(version), "Cache-Control": IMMUTABLE}
         if not_modified(request, version):
             return Response(None, status_code=304, headers=headers)
@@ -140,7 +140,7 @@ class TemplateController(Controller):
 
     @get("/versions/{version_id:uuid}/xlsx", summary="Export a version as XLSX 导出模板工作簿")
     async def export_xlsx(self, version_id: FromPath[uuid.UUID], db: DB, principal: CurrentUser) -> Response[bytes]:
-        version, data = await svc.export_version(db, version_id)
+        version, data = await svc.export_version(db, version_id, principal.company_id)
         name = f"{version.key}-v{version.number}.xlsx"
         return Response(
             data,

@@ -14,7 +14,7 @@ from collections import defaultdict
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,33 +45,54 @@ def template_of(version: TemplateVersion) -> Template:
     return _parse(version.body)
 
 
-async def template_for_version(db: AsyncSession, version_id: uuid.UUID) -> Template | None:
-    """The exact template an inspection was made with (parsed once per body)."""
-    body = await db.scalar(select(TemplateVersion.body).where(TemplateVersion.id == version_id))
+def company_key(company_id: uuid.UUID | None) -> str:
+    return "" if company_id is None else str(company_id)
+
+
+def visible_to(company_id: uuid.UUID | None) -> ColumnElement[bool]:
+    """Bundled versions, and the versions of this company."""
+    keys = [""] if company_id is None else ["", str(company_id)]
+    return TemplateVersion.company_key.in_(keys)
+
+
+async def template_for_version(
+    db: AsyncSession, version_id: uuid.UUID, company_id: uuid.UUID | None = None
+) -> Template | None:
+    """The exact template an inspection was made with (parsed once per body).
+    With `company_id`, only a version that company may use."""
+    stmt = select(TemplateVersion.body).where(TemplateVersion.id == version_id)
+    if company_id is not None:
+        stmt = stmt.where(visible_to(company_id))
+    body = await db.scalar(stmt)
     return _parse(body) if body is not None else None
 
 
-async def _by_hash(db: AsyncSession, digest: str) -> TemplateVersion | None:
-    return await db.scalar(select(TemplateVersion).where(TemplateVersion.content_hash == digest))
+async def _by_hash(db: AsyncSession, digest: str, company_id: uuid.UUID | None) -> TemplateVersion | None:
+    return await db.scalar(select(TemplateVersion).where(
+        TemplateVersion.content_hash == digest, visible_to(company_id)).order_by(TemplateVersion.company_key))
 
 
-async def publish(db: AsyncSession, template: Template, published_by: uuid.UUID | None = None) -> TemplateVersion:
-    """Publish `template` unless a version with the same content exists; either
-    way return that version. Does not commit."""
-    version, _ = await _publish(db, template, published_by)
+async def publish(db: AsyncSession, template: Template, published_by: uuid.UUID | None = None,
+                  company_id: uuid.UUID | None = None) -> TemplateVersion:
+    """Publish `template` (for one company, or bundled for all when `company_id`
+    is None) unless a version with the same content is visible; either way return
+    that version. Does not commit."""
+    version, _ = await _publish(db, template, published_by, company_id)
     return version
 
 
 async def _publish(
-    db: AsyncSession, template: Template, published_by: uuid.UUID | None
+    db: AsyncSession, template: Template, published_by: uuid.UUID | None, company_id: uuid.UUID | None = None
 ) -> tuple[TemplateVersion, bool]:
     digest = content_hash(template)
     for _ in range(PUBLISH_ATTEMPTS):
-        existing = await _by_hash(db, digest)
+        existing = await _by_hash(db, digest, company_id)
         if existing is not None:
             return existing, False
-        newest = await db.scalar(select(func.max(TemplateVersion.number)).where(TemplateVersion.key == template.key))
+        newest = await db.scalar(select(func.max(TemplateVersion.number)).where(
+            TemplateVersion.key == template.key, visible_to(company_id)))
         version = TemplateVersion(
+            company_key=company_key(company_id),
             key=template.key,
             kind=template.kind,
             number=(newest or 0) + 1,
@@ -99,15 +120,18 @@ async def publish_bundled(db: AsyncSession) -> list[TemplateVersion]:
     return versions
 
 
-async def latest_versions(db: AsyncSession) -> list[TemplateVersion]:
+async def latest_versions(db: AsyncSession, company_id: uuid.UUID | None = None) -> list[TemplateVersion]:
+    """The newest version of each template this company may use."""
     newest = (
         select(TemplateVersion.key, func.max(TemplateVersion.number).label("n"))
+        .where(visible_to(company_id))
         .group_by(TemplateVersion.key)
         .subquery()
     )
     stmt = (
         select(TemplateVersion)
         .join(newest, (TemplateVersion.key == newest.c.key) & (TemplateVersion.number == newest.c.n))
+        .where(visible_to(company_id))
         .order_by(TemplateVersion.key)
     )
     return list((await db.scalars(stmt)).all())
@@ -116,25 +140,28 @@ async def latest_versions(db: AsyncSession) -> list[TemplateVersion]:
 # --- reading -----------------------------------------------------------------------------------
 
 
-async def list_templates(db: AsyncSession) -> list[list[TemplateVersion]]:
-    """Every template key's versions, newest first; keys in alphabetical order."""
-    rows = await db.scalars(select(TemplateVersion).order_by(TemplateVersion.key, TemplateVersion.number.desc()))
+async def list_templates(db: AsyncSession, company_id: uuid.UUID | None) -> list[list[TemplateVersion]]:
+    """Every template key's versions this company may use, newest first; keys in alphabetical order."""
+    rows = await db.scalars(select(TemplateVersion).where(visible_to(company_id))
+                            .order_by(TemplateVersion.key, TemplateVersion.number.desc()))
     by_key: dict[str, list[TemplateVersion]] = defaultdict(list)
     for row in rows:
         by_key[row.key].append(row)
     return list(by_key.values())
 
 
-async def versions_of(db: AsyncSession, key: str) -> list[TemplateVersion]:
-    stmt = select(TemplateVersion).where(TemplateVersion.key == key).order_by(TemplateVersion.number.desc())
+async def versions_of(db: AsyncSession, key: str, company_id: uuid.UUID | None) -> list[TemplateVersion]:
+    stmt = (select(TemplateVersion).where(TemplateVersion.key == key, visible_to(company_id))
+            .order_by(TemplateVersion.number.desc()))
     versions = list((await db.scalars(stmt)).all())
     if not versions:
         raise NotFound(f"no template '{key}'")
     return versions
 
 
-async def get_version(db: AsyncSession, version_id: uuid.UUID) -> TemplateVersion:
-    version = await db.get(TemplateVersion, version_id)
+async def get_version(db: AsyncSession, version_id: uuid.UUID, company_id: uuid.UUID | None) -> TemplateVersion:
+    version = await db.scalar(select(TemplateVersion).where(TemplateVersion.id == version_id,
+                                                            visible_to(company_id)))
     if version is None:
         raise NotFound("template version not found")
     return version
@@ -181,7 +208,8 @@ async def publish_version(db: AsyncSession, actor: Principal, template: Template
     Returns the version and whether it is new (identical content is not published twice)."""
     actor.require_role(Role.admin)
     newest = await db.scalar(
-        select(TemplateVersion).where(TemplateVersion.key == template.key).order_by(TemplateVersion.number.desc())
+        select(TemplateVersion).where(TemplateVersion.key == template.key, visible_to(actor.company_id))
+        .order_by(TemplateVersion.number.desc())
     )
     if newest is not None:
         before = template_of(newest)
@@ -191,7 +219,7 @@ async def publish_version(db: AsyncSession, actor: Principal, template: Template
                 + (f" ({before.discipline})" if before.discipline else "")
                 + "; a new version cannot change its kind or discipline"
             )
-    version, created = await _publish(db, template, actor.user_id)
+    version, created = await _publish(db, template, actor.user_id, actor.company_id)
     if created:
         record(
             db,
@@ -220,8 +248,10 @@ async def publish_workbook(
     return await publish_version(db, actor, read_workbook(body, media_type))
 
 
-async def export_version(db: AsyncSession, version_id: uuid.UUID) -> tuple[TemplateVersion, bytes]:
-    version = await get_version(db, version_id)
+async def export_version(
+    db: AsyncSession, version_id: uuid.UUID, company_id: uuid.UUID | None
+) -> tuple[TemplateVersion, bytes]:
+    version = await get_version(db, version_id, company_id)
     return version, export_xlsx(template_of(version))
 
 

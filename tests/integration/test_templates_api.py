@@ -300,3 +300,36 @@ def test_a_broken_bundled_template_stops_start_up(
         create_app(settings, lifespan_hooks=[])
     assert info.value.file == str(bundled / "patrol.json")
     assert (info.value.path, info.value.reason) == ("$", "Object missing required field `version`")
+
+
+async def test_a_company_publishes_for_itself_only(client: Any, demo: dict[str, Any], db: AsyncSession) -> None:
+    """Another company's admin publishes a revised patrol form: it is theirs alone —
+    not listed, not fetchable, not handed to our devices, not usable in our inspections."""
+    from tests.factories import other_company
+    from tests.sync_harness import device, new_inspection
+
+    other = await other_company(db, "other-pass-1")
+    theirs = await auth_headers(client, "other_admin", "other-pass-1")
+    resp = await client.post("/api/templates", content=json.dumps(edited_patrol("他们的巡查表")).encode(),
+                             headers={**theirs, "Content-Type": "application/json"})
+    assert resp.status_code == 201, resp.text
+    their_version = resp.json()["id"]
+    assert resp.json()["number"] == 2  # after the bundled version 1, in their numbering
+    ours = await headers_for(client, demo, "engineer")
+    assert [v["id"] for v in await versions_of(client, ours, "patrol")] != [their_version]
+    assert their_version not in {v["id"] for v in await versions_of(client, ours, "patrol")}
+    assert (await client.get(f"/api/templates/versions/{their_version}", headers=ours)).status_code == 404
+    assert (await client.get(f"/api/templates/versions/{their_version}/xlsx", headers=ours)).status_code == 404
+    dev = await device(client, "engineer", demo["password"], "pad-t")
+    await dev.pull()
+    patrol_refs = [t for t in dev.templates if t["key"] == "patrol"]
+    assert len(patrol_refs) == 1 and patrol_refs[0]["id"] != their_version
+    unit_id = next(iter(dev.replica["unit"]))
+    new_inspection(dev, uuid.UUID(their_version), uuid.UUID(unit_id), kind="patrol")
+    result = (await dev.push())[0]
+    assert result.status == "rejected" and "template_version_id" in (result.reason or "")
+    # Their own devices get their version.
+    their_dev = await device(client, "other_engineer", "other-pass-1", "their-pad")
+    await their_dev.pull()
+    assert [t["id"] for t in their_dev.templates if t["key"] == "patrol"] == [their_version]
+    assert other["project"].id

@@ -326,7 +326,7 @@ def upgrade() -> None:
     for table in ("buildings", "facilities", "public_areas", "units", "projects"):
         with op.batch_alter_table(table) as batch:
             batch.add_column(sa.Column("version", sa.BigInteger(), nullable=False, server_default="0"))
-        op.execute(f"UPDATE {table} SET version = 1")
+        op.execute(f"UPDATE {table} SET version = 1")  # noqa: S608 - table names are constants
         if table != "projects":
             op.create_index(f"ix_{table}_project_id_version", table, ["project_id", "version"], unique=False)
     with op.batch_alter_table("projects") as batch:
