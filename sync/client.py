@@ -5,7 +5,9 @@ days); later it drives load tests. The PWA implements the same protocol.
 
 - `replica`: records as the server last sent them (entity → id → data).
 - `outbox`: mutations made locally and not yet acknowledged by the server.
-- `view()`: the replica with the outbox applied on top (what the user sees).
+- `sent`: mutations the server acknowledged whose effects no pull has brought yet.
+- `view()`: the replica with `sent` and the outbox applied on top (what the user
+  sees, and the `base` of the next edit).
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ class SyncClient:
         self.replica: dict[str, dict[str, dict[str, Any]]] = {}
         self.project_of: dict[tuple[str, str], str] = {}
         self.outbox: list[Mutation] = []
+        self.sent: list[Mutation] = []
         self.next_id = 1
         self.acked = 0
         self.cursor: str | None = None
@@ -91,7 +94,7 @@ class SyncClient:
 
     def view(self, entity: str, key: uuid.UUID | str) -> dict[str, Any] | None:
         rec = copy.deepcopy(self.replica.get(entity, {}).get(str(key)))
-        for m in self.outbox:
+        for m in [*self.sent, *self.outbox]:
             if m.entity != entity or str(m.key) != str(key):
                 continue
             if m.op == "put":
@@ -135,8 +138,15 @@ class SyncClient:
         return done
 
     def _ack(self, last: int) -> None:
+        """The server applied everything up to `last` (push answer)."""
         self.acked = max(self.acked, last)
+        self.sent += [m for m in self.outbox if m.id <= self.acked]
         self.outbox = [m for m in self.outbox if m.id > self.acked]
+
+    def _confirm(self, last: int) -> None:
+        """A complete pull brought the effects of everything up to `last`."""
+        self._ack(last)
+        self.sent = [m for m in self.sent if m.id > last]
 
     async def pull(self, max_bytes: int = 1_048_576) -> int:
         """Pull every page; returns how many changes were applied."""
@@ -160,7 +170,7 @@ class SyncClient:
             self.projects = [str(p) for p in resp.projects]
             self.templates = [msgspec.to_builtins(t) for t in resp.templates]
             if resp.last_mutation_id is not None:
-                self._ack(resp.last_mutation_id)
+                self._confirm(resp.last_mutation_id)
             if not resp.has_more:
                 return applied
 

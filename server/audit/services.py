@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from server.accounts.principal import Principal
 from server.audit.models import AuditEntry
@@ -42,7 +43,7 @@ def snapshot(obj: Any) -> dict[str, Any]:
 
 
 def record(
-    db: AsyncSession,
+    db: AsyncSession | Session,
     actor: Principal | None,
     action: str,
     entity: str,

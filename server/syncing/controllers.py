@@ -8,6 +8,7 @@ from litestar import Controller, Request, post
 from litestar.params import JSONBody
 
 from server.accounts.deps import CurrentUser
+from server.audit.sync_writes import ACTOR_KEY
 from server.db.session import DB
 from server.syncing.registry import registry
 from server.syncing.templates import template_refs
@@ -23,6 +24,7 @@ class SyncController(Controller):
     @post("/push", status_code=200, summary="Apply a device's mutations exactly once 上传变更")
     async def push(self, data: JSONBody[PushRequest], db: DB, principal: CurrentUser,
                    request: Request[Any, Any, Any]) -> PushResponse:
+        db.sync_session.info[ACTOR_KEY] = principal  # every write of this push is audited
         return await push(db, registry(), principal, principal.device_id, data)
 
     @post("/pull", status_code=200, summary="Changes since a cursor, page by page 拉取变更")

@@ -10,6 +10,7 @@ from sync.registry import Registry
 
 @cache
 def registry() -> Registry:
+    from server.audit import sync_writes
     from server.inspections.place_extras import place_extras
     from server.inspections.sync_specs import SPECS as INSPECTIONS
     from server.media import services as media
@@ -19,6 +20,7 @@ def registry() -> Registry:
     from server.qr.services import register_place_extras
     from server.tickets.sync_specs import SPECS as TICKETS
 
+    sync_writes.install()
     reg = Registry()
     for spec in [*PLACES, *INSPECTIONS, *TICKETS, *PHOTOS, ConflictSpec()]:
         reg.register(spec)

@@ -3,18 +3,40 @@ tickets through their life by events."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert
+import msgspec
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from checklists.judgement import Judgement
+from server.accounts.principal import Principal
+from server.audit.services import record
 from server.inspections.models import Inspection
 from server.inspections.rules import ticket_id_for
+from server.lib.ids import new_id
 from server.places.models import Project
 from server.tickets.models import Ticket
 from sync import stamping
 from sync.registry import ApplyContext
+
+
+async def _insert_once(ctx: ApplyContext, values: dict[str, Any]) -> bool:
+    """Insert the ticket unless one exists for its item result (the unique
+    `item_result_id` decides, not a prior look). Should the derived id be taken by
+    something else (a manual ticket a device made with that id), the ticket gets a
+    fresh id — the item result stays the key."""
+    for attempt in range(2):
+        try:
+            async with ctx.db.begin_nested():
+                await ctx.db.execute(insert(Ticket).values(**values).execution_options(sync_touched=True))
+            return True
+        except IntegrityError:
+            taken = await ctx.db.scalar(select(Ticket.id).where(Ticket.item_result_id == values["item_result_id"]))
+            if taken is not None or attempt:
+                return False
+            values["id"] = new_id()
+    return False
 
 
 async def open_tickets_for(ctx: ApplyContext, insp: Inspection, judgement: Judgement | None = None) -> int:
@@ -47,11 +69,11 @@ async def open_tickets_for(ctx: ApplyContext, insp: Inspection, judgement: Judge
             "status": "open", "photos": list(failure.photos), "opened_by": None, "version": 0,
             "created_at": ctx.now, "updated_at": ctx.now, "deleted": False,
         }
-        try:
-            async with ctx.db.begin_nested():
-                await ctx.db.execute(insert(Ticket).values(**values).execution_options(sync_touched=True))
-        except IntegrityError:
+        if not await _insert_once(ctx, values):
             continue  # already open for this item: exactly once
+        tid = values["id"]
         stamping.touch(ctx.db.sync_session, Ticket.__table__, insp.project_id, {tid})
+        record(ctx.db, cast(Principal, ctx.actor), "open", "ticket", tid, after=msgspec.to_builtins(values),
+               project_id=insp.project_id)
         opened += 1
     return opened

@@ -232,7 +232,7 @@ class SyncMachine(RuleBasedStateMachine):
             for dev in self.devices:
                 self.world.run(dev.sync())
         for dev in self.devices:
-            assert dev.outbox == [], "a device still holds unsent work"
+            assert dev.outbox == [] and dev.sent == [], "a device still holds unsent or unconfirmed work"
             # Every mutation here is valid by construction: only an incomplete
             # submission may be refused.
             refused = [r for r in dev.results.values() if r.status == "rejected" and r.code != "incomplete"]

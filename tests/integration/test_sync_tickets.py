@@ -11,6 +11,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 
+from server.accounts.roles import Role
 from server.app import create_app
 from server.db.engine import create_engine, create_session_factory
 from server.inspections.models import Inspection
@@ -133,8 +134,11 @@ async def test_two_workers_opening_tickets_at_once_make_one(
 
     class Actor:
         user_id = user.id
+        username = user.username
         org_id = user.org_id
-        role = "engineer"
+        company_id = setup["demo"]["project"].company_id
+        device_id = "worker"
+        role = Role.engineer
         is_staff = True
         is_manager = False
         project_ids = frozenset({setup["demo"]["project"].id})
@@ -158,3 +162,43 @@ async def test_two_workers_opening_tickets_at_once_make_one(
     assert len(await tickets(db)) == 2
     await db.rollback()
     assert await db.scalar(select(func.count()).select_from(Ticket)) == 2
+
+
+async def test_a_manual_ticket_squatting_the_derived_id_does_not_suppress_the_real_one(
+    client: Any, db: Any, setup: dict[str, Any]
+) -> None:
+    from server.inspections.rules import item_result_id, ticket_id_for
+
+    a = await device(client, "engineer", setup["pw"], "pad-a")
+    insp = new_inspection(a, setup["tv"], setup["unit_id"])
+    fill_passing(a, insp)
+    answer(a, insp, "window", value="fail")
+    squatted = ticket_id_for(item_result_id(insp, "main", "", "window"))
+    a.put("ticket", squatted, title="手工单 manual", severity="general", responsible="cleaning",
+          target_type="unit", target_id=str(setup["unit_id"]))
+    a.submit("inspection", insp)
+    await a.sync()
+    found = await tickets(db)
+    assert sorted(t.source for t in found) == ["inspection", "manual"]
+    real = next(t for t in found if t.source == "inspection")
+    assert real.item_key == "window" and real.id != squatted
+
+
+async def test_sync_writes_are_audited(client: Any, db: Any, setup: dict[str, Any]) -> None:
+    from server.audit.models import AuditEntry
+
+    a = await device(client, "engineer", setup["pw"], "pad-audit")
+    insp = new_inspection(a, setup["tv"], setup["unit_id"])
+    rid = answer(a, insp, "door", value="pass")
+    await a.push()
+    answer(a, insp, "door", value="fail", note="门锁坏")
+    a.put("item_result", rid, value="maybe")  # rejected: leaves no audit entry
+    await a.push()
+    await db.rollback()
+    entries = (await db.scalars(select(AuditEntry).where(AuditEntry.entity_id == str(rid))
+                                .order_by(AuditEntry.at))).all()
+    assert [e.action for e in entries] == ["create", "update"]
+    assert entries[1].before == {"note": None, "value": "pass"}
+    assert entries[1].after == {"note": "门锁坏", "value": "fail"}
+    assert (entries[1].username, entries[1].role, entries[1].device_id) == ("engineer", "engineer", "pad-audit")
+    assert entries[0].project_id == setup["demo"]["project"].id
