@@ -3,6 +3,7 @@ tickets through their life by events."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, cast
 
 import msgspec
@@ -58,9 +59,8 @@ async def open_tickets_for(ctx: ApplyContext, insp: Inspection, judgement: Judge
         if result is None:
             continue
         responsible = failure.responsible or "engineering"
-        tid = ticket_id_for(result.id)
-        values = {
-            "id": tid, "project_id": insp.project_id, "inspection_id": insp.id, "item_result_id": result.id,
+        values: dict[str, Any] = {
+            "id": ticket_id_for(result.id), "project_id": insp.project_id, "inspection_id": insp.id, "item_result_id": result.id,
             "item_key": failure.item, "source": "inspection",
             "title": f"{failure.label.zh} / {failure.label.en}"[:300],
             "description": failure.note or None, "target_type": insp.target_type, "target_id": insp.target_id,
@@ -71,7 +71,7 @@ async def open_tickets_for(ctx: ApplyContext, insp: Inspection, judgement: Judge
         }
         if not await _insert_once(ctx, values):
             continue  # already open for this item: exactly once
-        tid = values["id"]
+        tid: uuid.UUID = values["id"]
         stamping.touch(ctx.db.sync_session, Ticket.__table__, insp.project_id, {tid})
         record(ctx.db, cast(Principal, ctx.actor), "open", "ticket", tid, after=msgspec.to_builtins(values),
                project_id=insp.project_id)
