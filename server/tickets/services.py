@@ -60,7 +60,8 @@ async def open_tickets_for(ctx: ApplyContext, insp: Inspection, judgement: Judge
             continue
         responsible = failure.responsible or "engineering"
         values: dict[str, Any] = {
-            "id": ticket_id_for(result.id), "project_id": insp.project_id, "inspection_id": insp.id, "item_result_id": result.id,
+            "id": ticket_id_for(result.id), "project_id": insp.project_id, "inspection_id": insp.id,
+            "item_result_id": result.id,
             "item_key": failure.item, "source": "inspection",
             "title": f"{failure.label.zh} / {failure.label.en}"[:300],
             "description": failure.note or None, "target_type": insp.target_type, "target_id": insp.target_id,
