@@ -7,7 +7,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := .venv
 FR := .venv/bin/fieldround
 
-.PHONY: help install run serve test test-fast lint fmt bench clean
+.PHONY: help install run test test-fast lint fmt bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -23,7 +23,7 @@ run: install ## migrate var/fieldround.db, load the demo estate once, serve on h
 	$(FR) demo
 	$(FR) serve
 
-test: install ## run the whole suite (unit, integration on SQLite + PostgreSQL, e2e) and lint
+test: install ## lint, type-check, then every test: unit, integration on SQLite + PostgreSQL (2 workers)
 	.venv/bin/ruff check server sync checklists tests
 	.venv/bin/mypy
 	.venv/bin/pytest -n auto

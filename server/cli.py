@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import os
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
@@ -56,6 +57,9 @@ def serve(settings: Settings, host: str | None, port: int | None, workers: int |
     host = host or settings.host
     port = port or settings.port
     workers = workers or settings.workers
+    # Each worker process reads its settings anew: pass on what the options chose.
+    os.environ["FIELDROUND_HOST"], os.environ["FIELDROUND_PORT"] = host, str(port)
+    os.environ.setdefault("FIELDROUND_PUBLIC_URL", f"http://{host}:{port}")
     click.echo(f"FieldRound serving on http://{host}:{port} with {workers} worker(s)")
     uvicorn.run(
         "server.app:app_factory",
@@ -80,6 +84,26 @@ def db_upgrade(settings: Settings, revision: str) -> None:
     """Apply migrations 执行迁移."""
     upgrade(settings.database_url, revision)
     click.echo(f"database at {revision}")
+
+
+@main.group("sync")
+def sync_group() -> None:
+    """Sync maintenance 同步维护."""
+
+
+@sync_group.command("purge")
+@click.option("--days", type=int, default=None, help="keep tombstones this many days (FIELDROUND_SYNC_TOMBSTONE_DAYS)")
+@click.pass_obj
+def sync_purge(settings: Settings, days: int | None) -> None:
+    """Purge old tombstones; devices with older cursors resync 清理过期删除记录 (run daily, e.g. from cron)."""
+    from datetime import UTC, datetime, timedelta
+
+    from sync.horizon import purge_tombstones
+
+    keep = settings.sync_tombstone_days if days is None else days
+    cutoff = datetime.now(UTC) - timedelta(days=keep)
+    report = run_with_session(settings, lambda db: purge_tombstones(db, cutoff))
+    click.echo(f"purged {report['tombstones']} tombstone(s) in {report['projects']} project(s) older than {keep} days")
 
 
 @main.command()

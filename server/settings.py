@@ -36,7 +36,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     sync_tombstone_days: int = 90
     demo_password: str = "fieldround-demo"
     run_embedded_worker: bool = True
-    debug: bool = False
 
 
 def _int(env: dict[str, str], name: str, default: int) -> int:
@@ -101,5 +100,4 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         sync_tombstone_days=_int(env, "FIELDROUND_SYNC_TOMBSTONE_DAYS", 90),
         demo_password=env.get("FIELDROUND_DEMO_PASSWORD") or "fieldround-demo",
         run_embedded_worker=_bool(env, "FIELDROUND_EMBEDDED_WORKER", True),
-        debug=_bool(env, "FIELDROUND_DEBUG", False),
     )

@@ -26,10 +26,6 @@ class RefreshRequest(msgspec.Struct, forbid_unknown_fields=True):
     device_id: DeviceId
 
 
-class LogoutRequest(msgspec.Struct, forbid_unknown_fields=True):
-    all_devices: bool = False
-
-
 class RevokeRequest(msgspec.Struct, forbid_unknown_fields=True):
     device_id: DeviceId | None = None
 

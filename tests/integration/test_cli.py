@@ -158,3 +158,51 @@ def test_help_lists_the_commands(var_dir: Path) -> None:
     assert result.exit_code == 0
     for command in ("serve", "db", "demo", "user", "import-units"):
         assert command in result.output
+
+
+def test_sync_purge_raises_the_horizon(tmp_path: Any) -> None:
+    """`fieldround sync purge --days 0` removes tombstones (here: of a deleted unit)."""
+    import asyncio
+
+    from click.testing import CliRunner
+    from sqlalchemy import select
+
+    from server.cli import main
+    from server.db.engine import create_engine, create_session_factory
+    from server.places.models import Unit
+    from server.syncing.registry import registry
+    from sync.tables import clocks, tombstones
+
+    env = {"FIELDROUND_VAR_DIR": str(tmp_path), "FIELDROUND_DEMO_PASSWORD": "pw-12345678"}
+    runner = CliRunner()
+    for args in (["db", "upgrade"], ["demo"]):
+        assert runner.invoke(main, args, env=env).exit_code == 0
+    url = f"sqlite+aiosqlite:///{tmp_path / 'fieldround.db'}"
+    registry()
+
+    async def delete_a_unit_then_count() -> tuple[int, int]:
+        engine = create_engine(url)
+        async with create_session_factory(engine)() as db:
+            unit = (await db.scalars(select(Unit).limit(1))).one()
+            await db.delete(unit)
+            await db.commit()
+            n = len((await db.execute(select(tombstones))).all())
+            horizon = (await db.execute(select(clocks.c.horizon))).scalar_one()
+        await engine.dispose()
+        return n, horizon
+
+    assert asyncio.run(delete_a_unit_then_count()) == (1, 0)
+    result = runner.invoke(main, ["sync", "purge", "--days", "0"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "purged 1 tombstone" in result.output
+
+    async def after() -> tuple[int, int]:
+        engine = create_engine(url)
+        async with create_session_factory(engine)() as db:
+            n = len((await db.execute(select(tombstones))).all())
+            horizon = (await db.execute(select(clocks.c.horizon))).scalar_one()
+        await engine.dispose()
+        return n, horizon
+
+    n, horizon = asyncio.run(after())
+    assert n == 0 and horizon > 0
