@@ -44,7 +44,7 @@ def two_servers(settings: Settings, tmp_path: Path) -> Iterator[list[str]]:
         log = tmp_path / f"server{i}.log"
         logs.append(log)
         with log.open("wb") as out:
-            procs.append(subprocess.Popen(  # noqa: S603 - our own CLI
+            procs.append(subprocess.Popen(
                 [sys.executable, "-m", "server.cli", "serve", "--port", str(port)], cwd=ROOT, env=env,
                 stdout=out, stderr=subprocess.STDOUT))
         urls.append(f"http://127.0.0.1:{port}")
