@@ -72,6 +72,18 @@ def _parent_frozen(insp: Inspection) -> None:
         raise LateEdit(f"the inspection is {insp.status}; the edit is kept for review", insp.project_id)
 
 
+async def target_project(ctx: ApplyContext, fields: dict[str, Any]) -> uuid.UUID:
+    """The project of the place a record is about (`target_type`, `target_id`)."""
+    model = TARGET_MODELS.get(str(fields["target_type"]))
+    if model is None:
+        raise Rejected("target_type must be one of: " + ", ".join(sorted(rules.TARGET_TYPES)), code="invalid")
+    target = await ctx.db.get(model, _uuid(fields["target_id"], "target_id"))
+    if target is None:
+        raise Rejected("target_id: no such place", code="not_found")
+    project_id: uuid.UUID = target.project_id
+    return project_id
+
+
 def _staff_only(ctx: ApplyContext) -> None:
     if ctx.actor.role not in FIELD_ROLES:
         raise Rejected("only the property company's field staff record inspections", code="forbidden")
@@ -89,14 +101,7 @@ class InspectionSpec(EntitySpec):
     required = ("kind", "template_version_id", "target_type", "target_id")
 
     async def project_for_create(self, ctx: ApplyContext, key: uuid.UUID, fields: dict[str, Any]) -> uuid.UUID:
-        model = TARGET_MODELS.get(str(fields["target_type"]))
-        if model is None:
-            raise Rejected("target_type must be one of: " + ", ".join(sorted(rules.TARGET_TYPES)), code="invalid")
-        target = await ctx.db.get(model, _uuid(fields["target_id"], "target_id"))
-        if target is None:
-            raise Rejected("target_id: no such place", code="not_found")
-        project_id: uuid.UUID = target.project_id
-        return project_id
+        return await target_project(ctx, fields)
 
     async def validate(self, ctx: ApplyContext, row: Any, fields: dict[str, Any]) -> dict[str, Any]:
         _immutable(row, fields, ("kind", "template_version_id", "target_type", "target_id", "parent_id"))

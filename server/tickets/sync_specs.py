@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, or_, select
 
 from server.accounts.models import Organisation
 from server.accounts.roles import Role
-from server.inspections.sync_specs import FIELD_ROLES, IMMUTABLE, LATEST, TARGET_MODELS, _uuid, _when
+from server.inspections.sync_specs import FIELD_ROLES, IMMUTABLE, LATEST, _uuid, _when, target_project
 from server.tickets import lifecycle
 from server.tickets.models import Ticket, TicketEvent
 from sync import stamping
@@ -42,14 +42,7 @@ class TicketSpec(EntitySpec):
     required = ("title", "severity", "responsible", "target_type", "target_id")
 
     async def project_for_create(self, ctx: ApplyContext, key: uuid.UUID, fields: dict[str, Any]) -> uuid.UUID:
-        model = TARGET_MODELS.get(str(fields["target_type"]))
-        if model is None:
-            raise Rejected("target_type: unknown kind of place", code="invalid")
-        target = await ctx.db.get(model, _uuid(fields["target_id"], "target_id"))
-        if target is None:
-            raise Rejected("target_id: no such place", code="not_found")
-        project_id: uuid.UUID = target.project_id
-        return project_id
+        return await target_project(ctx, fields)
 
     async def validate(self, ctx: ApplyContext, row: Any, fields: dict[str, Any]) -> dict[str, Any]:
         if "severity" in fields and fields["severity"] not in SEVERITIES:
