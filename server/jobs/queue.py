@@ -79,24 +79,27 @@ async def claim(
                 return None
             for job_id in candidates:
                 now = utcnow()
-                result = await db.execute(
-                    update(Job)
-                    .where(Job.id == job_id, _claimable(now))
-                    .values(
-                        status=RUNNING,
-                        locked_by=worker_id,
-                        locked_until=now + timedelta(seconds=lease_seconds),
-                        attempts=Job.attempts + 1,
-                        updated_at=now,
+                # RETURNING hands back the claimed row: no second transaction to read it.
+                job = (
+                    await db.scalars(
+                        update(Job)
+                        .where(Job.id == job_id, _claimable(now))
+                        .values(
+                            status=RUNNING,
+                            locked_by=worker_id,
+                            locked_until=now + timedelta(seconds=lease_seconds),
+                            attempts=Job.attempts + 1,
+                            updated_at=now,
+                        )
+                        .returning(Job)
+                        .execution_options(synchronize_session=False, populate_existing=True)
                     )
-                    .execution_options(synchronize_session=False)
-                )
-                if result.rowcount != 1:  # type: ignore[attr-defined]
+                ).one_or_none()
+                if job is None:
                     await db.rollback()
                     continue
+                db.expunge(job)  # the caller's copy, whatever the factory's expire_on_commit
                 await db.commit()
-                job = await db.get(Job, job_id, populate_existing=True)
-                assert job is not None
                 if job.attempts > job.max_attempts:
                     await _park(db, job, worker_id, "the worker stopped (lease expired) on every attempt")
                     continue
@@ -118,13 +121,21 @@ async def _park(db: AsyncSession, job: Job, worker_id: str, error: str) -> None:
 async def complete(session_factory: async_sessionmaker[AsyncSession], job: Job, worker_id: str) -> bool:
     """Mark the job done; False if this worker had lost its lease meanwhile."""
     async with session_factory() as db:
-        result = await db.execute(
-            update(Job)
-            .where(Job.id == job.id, Job.status == RUNNING, Job.locked_by == worker_id)
-            .values(status=DONE, locked_by=None, locked_until=None, last_error=None, updated_at=utcnow())
-        )
+        done = await complete_in(db, job, worker_id)
         await db.commit()
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        return done
+
+
+async def complete_in(db: AsyncSession, job: Job, worker_id: str) -> bool:
+    """Mark the job done inside the caller's transaction, which commits it together
+    with the job's own last writes. False (nothing changed) if this worker had lost
+    its lease meanwhile."""
+    result = await db.execute(
+        update(Job)
+        .where(Job.id == job.id, Job.status == RUNNING, Job.locked_by == worker_id)
+        .values(status=DONE, locked_by=None, locked_until=None, last_error=None, updated_at=utcnow())
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def backoff_seconds(attempts: int) -> int:

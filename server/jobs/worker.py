@@ -17,6 +17,7 @@ import os
 import socket
 import traceback
 import uuid
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -34,11 +35,23 @@ class PermanentJobError(Exception):
     """A failure that retrying cannot fix: the job is parked with this message."""
 
 
-@dataclass(frozen=True)
+@dataclass
 class JobContext:
     settings: Settings
     session_factory: async_sessionmaker[AsyncSession]
     job: Job
+    worker_id: str = ""
+    #: Set by `complete_in`: the handler's last transaction marked the job done.
+    completed: bool = False
+
+    async def complete_in(self, db: AsyncSession) -> None:
+        """Mark the job done within ``db``'s transaction — the handler's last one, to be
+        committed right after: the work's result and the job's completion then commit
+        together (one transaction fewer per job). If that commit fails, the handler's
+        exception makes it a failed attempt as usual; if this worker lost its lease
+        meanwhile, the job is left to the worker that holds it now."""
+        await queue.complete_in(db, self.job, self.worker_id)
+        self.completed = True
 
 
 Handler = Callable[[JobContext, dict[str, Any]], Awaitable[None]]
@@ -58,11 +71,20 @@ def load_handlers() -> None:
     import server.media.processing  # noqa: F401
 
 
+def worker_in_process() -> bool:
+    """Whether a job worker lives in this process (the embedded worker, or one a
+    command or a test runs here): work may then be handed to it in memory, as an
+    optimisation its handler must not depend on."""
+    return bool(_WORKERS)
+
+
 def new_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 class Worker:
+    """Claims and runs jobs: embedded in the server (a lifespan hook) or on its own."""
+
     def __init__(
         self,
         settings: Settings,
@@ -79,6 +101,7 @@ class Worker:
         self.lease_seconds = lease_seconds
         self.idle_seconds = idle_seconds
         self._wake = asyncio.Event()
+        _WORKERS.add(self)
 
     def wake(self) -> None:
         """Look for work now instead of at the end of the idle pause."""
@@ -92,8 +115,9 @@ class Worker:
         if job is None:
             return False
         handler = HANDLERS[job.kind]
+        ctx = JobContext(self.settings, self.session_factory, job, self.worker_id)
         try:
-            await handler(JobContext(self.settings, self.session_factory, job), dict(job.payload))
+            await handler(ctx, dict(job.payload))
         except PermanentJobError as exc:
             log.warning("job %s (%s) parked: %s", job.id, job.kind, exc)
             await queue.fail(self.session_factory, job, self.worker_id, str(exc), permanent=True)
@@ -102,7 +126,8 @@ class Worker:
             status = await queue.fail(self.session_factory, job, self.worker_id, detail)
             log.warning("job %s (%s) attempt %s failed (%s): %s", job.id, job.kind, job.attempts, status, detail)
         else:
-            await queue.complete(self.session_factory, job, self.worker_id)
+            if not ctx.completed:
+                await queue.complete(self.session_factory, job, self.worker_id)
         return True
 
     async def run_until_idle(self, max_jobs: int = 10_000) -> int:
@@ -130,3 +155,7 @@ class Worker:
                 for w in waits:
                     w.cancel()
         log.info("job worker %s stopped", self.worker_id)
+
+
+#: The workers alive in this process (`worker_in_process`).
+_WORKERS: weakref.WeakSet[Worker] = weakref.WeakSet()

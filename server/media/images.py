@@ -6,18 +6,34 @@ decoder — and no external program such as Ghostscript for EPS — ever runs on
 uploaded bytes. Decompression bombs are refused from the header, before any
 pixel is decoded; a JPEG is verified and processed at reduced scale (`draft`),
 so memory stays bounded by the output size, not the camera's.
+
+The upload's check decodes every pixel (every scan of a JPEG) before anything is
+stored. Where a job worker runs in the same process (the embedded worker, the
+default), it decodes at the scale the web image needs and hands that decode over
+(`DECODES`), so the job does not decode the photo a second time; elsewhere it
+decodes at 1/8, the cheapest scale that still reads every scan. Pillow work runs
+on a few threads kept for it (`in_pillow_thread`): one photo's steps all run on the
+same thread, so its large, short-lived pixel buffers are recycled by one malloc
+arena instead of piling up in one per thread.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import io
+import os
+import threading
+import time
 import warnings
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageDraw, UnidentifiedImageError
 
 #: Pillow format name → the content type we record (MPO is a phone's multi-picture JPEG).
 CONTENT_TYPES = {
@@ -38,6 +54,49 @@ MAX_OTHER_PIXELS = 24_000_000
 WEB_MAX = 1600
 THUMB_MAX = 320
 JPEG_QUALITY = 85
+#: Pillow's ``reducing_gap`` for both resizes: from 3.0 on, indistinguishable from
+#: fair resampling.
+REDUCING_GAP = 3.0
+
+_T = TypeVar("_T")
+
+
+class _PillowLanes:
+    """Threads for Pillow work: one single-thread executor ("lane") per core (at most
+    four), each job sent to the first idle lane. Work that comes one piece at a time
+    (an upload's check, then its job) therefore always runs on the same thread, so
+    its large pixel buffers are recycled by one malloc arena; a pool's spare threads
+    would each keep an arena's worth of freed buffers resident (≈ 25 MB apiece).
+    Concurrent work still spreads over the cores (Pillow releases the GIL)."""
+
+    def __init__(self, lanes: int) -> None:
+        self._lanes = [
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"fieldround-pillow-{i}") for i in range(lanes)
+        ]
+        self._pending = [0] * lanes
+        self._lock = threading.Lock()
+
+    async def run(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> _T:
+        with self._lock:
+            lane = min(range(len(self._lanes)), key=lambda i: (self._pending[i], i))
+            self._pending[lane] += 1
+        try:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._lanes[lane], functools.partial(fn, *args, **kwargs))
+        finally:
+            # Counted free when the caller resumes, so its next piece of work comes
+            # back to this lane (a pool marks a thread idle only after that).
+            with self._lock:
+                self._pending[lane] -= 1
+
+
+_PILLOW = _PillowLanes(min(4, os.cpu_count() or 1))
+
+
+async def in_pillow_thread(fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> _T:
+    """Run Pillow work off the event loop, on the threads kept for it (`_PillowLanes`)."""
+    return await _PILLOW.run(fn, *args, **kwargs)
+
 
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1"}
 _AVIF_BRANDS = {b"avif", b"avis"}
@@ -60,6 +119,36 @@ class ImageInfo:
     width: int
     height: int
     orientation: int
+
+
+@dataclass
+class Decoded:
+    """A whole image the check decoded at the scale its web image needs, for the job
+    to make the derivatives from instead of decoding the file again. Owned by one
+    holder at a time; ``close()`` frees the pixels."""
+
+    image: Image.Image
+    orientation: int
+    #: The displayed size at full resolution (orientation applied), as in ImageInfo.
+    width: int
+    height: int
+    #: The web scale it was decoded for (a different ``web_max`` decodes anew).
+    web_max: int
+
+    @property
+    def nbytes(self) -> int:
+        return _nbytes(self.image)
+
+    def close(self) -> None:
+        self.image.close()
+
+
+@dataclass
+class Checked:
+    info: ImageInfo
+    #: The decode, when the caller asked to keep it and it can be kept (else None);
+    #: whoever holds it closes it or hands it on (and sets this to None).
+    decoded: Decoded | None
 
 
 @dataclass(frozen=True)
@@ -135,29 +224,126 @@ def _draft_box(size: tuple[int, int], long_side: int) -> tuple[int, int]:
     return max(1, int(w * scale)), max(1, int(h * scale))
 
 
-def inspect_image(path: Path) -> ImageInfo:
-    """Identify and fully decode (at reduced scale for JPEG) the image in ``path``.
+def _decode_whole(im: Image.Image) -> None:
+    """Decode every pixel (every scan of a JPEG): truncation and corruption show here.
+    ``ImageFile.LOAD_TRUNCATED_IMAGES`` stays False, so missing data is an error."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im.load()
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageRejected("corrupt", f"the image data is damaged or cut off: {exc}") from exc
 
-    Raises ImageRejected for anything that is not a whole, sane raster image."""
+
+def _nbytes(im: Image.Image) -> int:
+    return im.width * im.height * (1 if im.mode in ("1", "L", "P") else 4)
+
+
+def _drafted_bytes(size: tuple[int, int], box: tuple[int, int]) -> int:
+    """What a JPEG drafted to ``box`` takes decoded (Pillow's choice of DCT scale:
+    the largest of 1/8, 1/4, 1/2, 1 that still covers the box), as RGB."""
+    ratio = min(size[0] // box[0], size[1] // box[1])
+    scale = next((s for s in (8, 4, 2) if ratio >= s), 1)
+    return -(-size[0] // scale) * -(-size[1] // scale) * 4
+
+
+def check_image(path: Path, *, keep_for_web: int | None = None, keep_max_bytes: int = 0) -> Checked:
+    """Identify the image in ``path`` and decode all of it (a JPEG at reduced scale:
+    every scan is still read, only the IDCT output is smaller). Raises ImageRejected
+    for anything that is not a whole, sane raster image.
+
+    ``keep_for_web``: decode a JPEG at the scale a web image of that size needs (the
+    same decode `make_derivatives` makes) and return it as ``decoded``, if it takes
+    at most ``keep_max_bytes`` and holds no open file. Otherwise a JPEG is decoded
+    at 1/8, the cheapest scale, and nothing is kept."""
     im = _open(path)
+    kept = False
     try:
         fmt = str(im.format)
         orientation = _orientation(im)
         width, height = im.size
+        keep = bool(keep_for_web)
         if fmt in JPEG_FORMATS:
-            # Decode every scan at 1/8 scale: truncation and corruption still show.
-            im.draft("RGB", _draft_box(im.size, max(1, max(im.size) // 8)))
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", Image.DecompressionBombWarning)
-                im.load()
-        except (OSError, SyntaxError, ValueError, EOFError) as exc:
-            raise ImageRejected("corrupt", f"the image data is damaged or cut off: {exc}") from exc
+            box = _draft_box(im.size, keep_for_web) if keep_for_web else None
+            if box is None or _drafted_bytes(im.size, box) > keep_max_bytes:
+                box, keep = _draft_box(im.size, max(1, max(im.size) // 8)), False
+            im.draft("RGB", box)
+        _decode_whole(im)
         if orientation in (5, 6, 7, 8):
             width, height = height, width
-        return ImageInfo(fmt, CONTENT_TYPES[fmt], width, height, orientation)
+        info = ImageInfo(fmt, CONTENT_TYPES[fmt], width, height, orientation)
+        # After load a single-frame image has closed its file; a GIF or a phone's
+        # MPO keeps it open to reach its other frames: those are not kept.
+        kept = keep and getattr(im, "fp", None) is None and _nbytes(im) <= keep_max_bytes
+        if kept and keep_for_web:
+            return Checked(info, Decoded(im, orientation, width, height, keep_for_web))
+        return Checked(info, None)
     finally:
-        im.close()
+        if not kept:
+            im.close()
+
+
+def inspect_image(path: Path) -> ImageInfo:
+    """`check_image` without keeping the decode."""
+    return check_image(path).info
+
+
+class DecodeCache:
+    """Decodes handed from the upload's check to the photo job in the same process,
+    by the original's storage key (which names the photo and its SHA-256).
+
+    Purely an optimisation: the job decodes the file itself when the entry is not
+    here (another process claimed the job, it waited too long, it was evicted), and
+    the result is byte for byte the same. Bounded by bytes and age, oldest evicted
+    first, so memory held between an upload and its job stays small."""
+
+    def __init__(self, *, max_bytes: int, max_age_seconds: float) -> None:
+        self.max_bytes = max_bytes
+        self.max_age_seconds = max_age_seconds
+        self._entries: OrderedDict[str, tuple[float, Decoded]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def offer(self, key: str, decoded: Decoded) -> None:
+        """Keep ``decoded`` for the job (ownership passes to the cache)."""
+        with self._lock:
+            if (old := self._entries.pop(key, None)) is not None:
+                old[1].close()
+            self._entries[key] = (time.monotonic(), decoded)
+            self._evict()
+
+    def take(self, key: str) -> Decoded | None:
+        """The decode kept under ``key``, or None (ownership passes to the caller)."""
+        with self._lock:
+            self._evict()
+            entry = self._entries.pop(key, None)
+        return entry[1] if entry is not None else None
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def clear(self) -> None:
+        with self._lock:
+            while self._entries:
+                self._entries.popitem(last=False)[1][1].close()
+
+    def _evict(self) -> None:
+        stale = time.monotonic() - self.max_age_seconds
+        total = sum(d.nbytes for _, d in self._entries.values())
+        while self._entries:
+            since, oldest = next(iter(self._entries.values()))
+            if since >= stale and total <= self.max_bytes:
+                break
+            self._entries.popitem(last=False)
+            total -= oldest.nbytes
+            oldest.close()
+
+
+#: At most this much decoded pixels wait for jobs: one photo of up to 24 MP at its
+#: web scale (12 MP: 2000×1500 ≈ 12 MB), or two of 12 MP; an older one is evicted
+#: (its job then decodes the original). Larger photos are not kept at all.
+KEEP_MAX_BYTES = 24 * 1024 * 1024
+DECODES = DecodeCache(max_bytes=KEEP_MAX_BYTES, max_age_seconds=60)
 
 
 def _flatten(im: Image.Image) -> Image.Image:
@@ -205,35 +391,74 @@ def draw_stamp(im: Image.Image, lines: Sequence[str]) -> Image.Image:
     return im
 
 
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def _upright_rgb(im: Image.Image, orientation: int) -> Image.Image:
+    """The decoded image turned upright and flattened to RGB: a new image (the caller
+    closes ``im`` to free it), or ``im`` itself when there is nothing to turn or
+    convert (no copy). ``orientation`` is the value `_orientation` read, the one the
+    recorded width and height follow, so pixels and row always agree (1 or an
+    unreadable EXIF block: as decoded)."""
+    method = _TRANSPOSE.get(orientation)
+    return _flatten(im.transpose(method) if method is not None else im)
+
+
 def make_derivatives(
-    path: Path, *, web_max: int = WEB_MAX, thumb_max: int = THUMB_MAX, stamp: Sequence[str] | None = None
+    path: Path | None,
+    *,
+    web_max: int = WEB_MAX,
+    thumb_max: int = THUMB_MAX,
+    stamp: Sequence[str] | None = None,
+    decoded: Decoded | None = None,
 ) -> Derivatives:
     """The ``web`` and ``thumb`` JPEGs of the image in ``path``, orientation applied,
-    metadata dropped. Deterministic: the same input gives the same bytes."""
-    im: Any = _open(path)
+    metadata dropped. Deterministic: the same input gives the same bytes, whether
+    from ``decoded`` (the check's decode of this file, consumed; ``path`` may then be
+    None) or decoding the file anew.
+
+    Each intermediate is released as soon as the next one exists (decode → upright
+    → web), so at most two large buffers are alive at a time."""
+    im: Any = None
+    web: Image.Image | None = None
+    small: Image.Image | None = None
     try:
-        fmt = str(im.format)
-        orientation = _orientation(im)
-        full_w, full_h = im.size
-        if fmt in JPEG_FORMATS:
-            im.draft("RGB", _draft_box(im.size, web_max))
-        try:
-            im.load()
-        except (OSError, SyntaxError, ValueError, EOFError) as exc:
-            raise ImageRejected("corrupt", f"the image data is damaged or cut off: {exc}") from exc
-        try:
-            oriented = ImageOps.exif_transpose(im)
-        except Exception:  # a broken EXIF block must not lose the photo
-            oriented = im
-        if orientation in (5, 6, 7, 8):
-            full_w, full_h = full_h, full_w
-        rgb = _flatten(oriented)
-        web = rgb if rgb is not im else rgb.copy()
-        web.thumbnail((web_max, web_max), Image.Resampling.LANCZOS, reducing_gap=3.0)
-        thumb = web.copy()
-        thumb.thumbnail((thumb_max, thumb_max), Image.Resampling.LANCZOS, reducing_gap=3.0)
+        if decoded is not None and decoded.web_max == web_max:
+            im, orientation, full_w, full_h = decoded.image, decoded.orientation, decoded.width, decoded.height
+        else:
+            if decoded is not None:
+                decoded.close()
+            if path is None:
+                raise ValueError("make_derivatives needs the file when no usable decode is given")
+            im = _open(path)
+            orientation = _orientation(im)
+            full_w, full_h = im.size
+            if str(im.format) in JPEG_FORMATS:
+                im.draft("RGB", _draft_box(im.size, web_max))
+            try:
+                im.load()
+            except (OSError, SyntaxError, ValueError, EOFError) as exc:
+                raise ImageRejected("corrupt", f"the image data is damaged or cut off: {exc}") from exc
+            if orientation in (5, 6, 7, 8):
+                full_w, full_h = full_h, full_w
+        web = _upright_rgb(im, orientation)
+        if web is not im:
+            im.close()
+        web.thumbnail((web_max, web_max), Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
+        small = web.copy()
+        small.thumbnail((thumb_max, thumb_max), Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
         if stamp:
             web = draw_stamp(web, stamp)
-        return Derivatives(web=_jpeg(web), thumb=_jpeg(thumb), width=full_w, height=full_h)
+        return Derivatives(web=_jpeg(web), thumb=_jpeg(small), width=full_w, height=full_h)
     finally:
-        im.close()
+        for each in (im, web, small):
+            if each is not None:
+                each.close()

@@ -1,13 +1,19 @@
 """The ``photo.process`` job: make the web and thumb derivatives of a stored original.
 
+When the upload ran in this process, its check's decode (at the web image's scale)
+is waiting in `images.DECODES` and the job makes the derivatives from it instead of
+decoding the original again; otherwise (another process uploaded it, or it waited
+too long) the job decodes the original. Both give the same bytes.
+
 Idempotent: the keys are derived from the photo (id and SHA-256), the output is
 deterministic, and the final UPDATE only moves a photo forward, so a re-run after
-a crash writes the same objects and ends in the same row.
+a crash writes the same objects and ends in the same row. That last transaction
+also marks the job done, so the photo turns ready and its job done together.
 """
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import tempfile
 import uuid
 from pathlib import Path
@@ -17,7 +23,7 @@ from sqlalchemy import update
 
 from server.jobs.worker import JobContext, PermanentJobError, register
 from server.lib.clock import utcnow
-from server.media.images import ImageRejected, make_derivatives
+from server.media.images import DECODES, ImageRejected, in_pillow_thread, make_derivatives
 from server.media.models import FAILED, READY, STORED, Photo
 from server.media.services import PROCESS_JOB, derivative_keys
 from server.storage import storage_for
@@ -52,13 +58,14 @@ async def process_photo(ctx: JobContext, payload: dict[str, Any]) -> None:
     storage = storage_for(ctx.settings.storage_url)
     web_key, thumb_key = derivative_keys(photo)
     try:
-        with tempfile.TemporaryDirectory(dir=_tmp_dir(ctx)) as tmp:
+        decoded = DECODES.take(photo.original_key)
+        with contextlib.ExitStack() as cleanup:
             source = storage.local_path(photo.original_key)
-            if source is None:
-                source = Path(tmp) / "original"
+            if source is None and decoded is None:
+                source = Path(cleanup.enter_context(tempfile.TemporaryDirectory(dir=_tmp_dir(ctx)))) / "original"
                 await storage.download(photo.original_key, source)
             try:
-                made = await asyncio.to_thread(make_derivatives, source, stamp=stamp or None)
+                made = await in_pillow_thread(make_derivatives, source, stamp=stamp or None, decoded=decoded)
             except ImageRejected as exc:
                 await _set_failed(ctx, photo, exc.message)
                 raise PermanentJobError(f"photo {photo_id}: {exc.message}") from exc
@@ -86,6 +93,7 @@ async def process_photo(ctx: JobContext, payload: dict[str, Any]) -> None:
             .execution_options(sync_touched=True)
         )
         stamping.touch(db.sync_session, Photo.__table__, photo.project_id, {photo.id})
+        await ctx.complete_in(db)
         await db.commit()
 
 

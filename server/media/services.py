@@ -29,13 +29,23 @@ from server.accounts.models import User
 from server.accounts.principal import Principal
 from server.audit.services import record
 from server.jobs.queue import enqueue
+from server.jobs.worker import worker_in_process
 from server.lib.clock import utcnow
 from server.lib.errors import Conflict, FieldError, Forbidden, Invalid, NotFound, TooLarge
-from server.media.images import EXTENSIONS, ImageRejected, inspect_image
+from server.media.images import (
+    DECODES,
+    EXTENSIONS,
+    KEEP_MAX_BYTES,
+    WEB_MAX,
+    Checked,
+    ImageRejected,
+    check_image,
+    in_pillow_thread,
+)
 from server.media.models import FAILED, PENDING, READY, STORED, Photo
 from server.media.schemas import OwnerType, PhotoCounts, UploadReceipt, Variant
 from server.settings import Settings
-from server.storage import storage_for
+from server.storage import Storage, storage_for
 from sync import stamping
 
 PROCESS_JOB = "photo.process"
@@ -186,6 +196,42 @@ async def spool(chunks: AsyncIterator[bytes], directory: Path, limit: int) -> Sp
     return Spooled(path, digest.hexdigest(), size)
 
 
+def _flush_to_disk(path: Path) -> None:
+    with path.open("rb+") as fh:
+        os.fsync(fh.fileno())
+
+
+async def _check(path: Path, *, flush: bool, keep: bool) -> Checked:
+    """The Pillow check; 422 for bytes we refuse.
+
+    ``keep``: a job worker runs in this process, so the check decodes at the web
+    image's scale and keeps that decode for the job (which then does not decode the
+    photo again); otherwise it decodes at 1/8. Either way every scan is read.
+
+    ``flush``: the spooled file is fsynced meanwhile. On a local store it becomes the
+    original by a rename, and the store's own fsync then finds nothing left to write:
+    the disk works while the CPU decodes. The file is still a temporary one, deleted
+    if the check fails, so nothing is stored before the check has passed."""
+    checking = in_pillow_thread(
+        check_image, path, keep_for_web=WEB_MAX if keep else None, keep_max_bytes=KEEP_MAX_BYTES
+    )
+    if not flush:
+        try:
+            return await checking
+        except ImageRejected as exc:
+            raise _rejected(exc) from exc
+    checked, flushed = await asyncio.gather(checking, asyncio.to_thread(_flush_to_disk, path), return_exceptions=True)
+    if isinstance(checked, ImageRejected):
+        raise _rejected(checked) from checked
+    if isinstance(checked, BaseException):
+        raise checked
+    if isinstance(flushed, BaseException):
+        if checked.decoded is not None:
+            checked.decoded.close()
+        raise flushed
+    return checked
+
+
 def _rejected(exc: ImageRejected) -> Invalid:
     return Invalid(exc.message, errors=[FieldError("body", exc.message)], reason=exc.reason)
 
@@ -256,43 +302,64 @@ async def upload(
             raise Conflict("this photo id already holds other bytes; a new photo needs a new id 照片编号已被占用")
         if photo.sha256 and photo.sha256 != body.sha256:
             raise Conflict("the bytes do not match the SHA-256 declared for this photo 照片校验值不符")
-        try:
-            info = await asyncio.to_thread(inspect_image, body.path)
-        except ImageRejected as exc:
-            raise _rejected(exc) from exc
-        key = original_key(photo, body.sha256, info.content_type)
         storage = storage_for(settings.storage_url)
-        await storage.put_file(key, body.path, info.content_type, move=True)
-        stored = await _mark_stored(db, actor, photo, is_new, body, info.content_type, key, (info.width, info.height))
-        if stored is not None:
-            if stored.original_key != key:
-                with contextlib.suppress(Exception):
-                    await storage.delete(key)
-            if stored.sha256 == body.sha256:
-                return receipt(stored), False
-            raise Conflict("this photo id already holds other bytes; a new photo needs a new id 照片编号已被占用")
-        payload: dict[str, object] = {"photo_id": str(photo.id)}
-        if stamp_lines:
-            payload["stamp"] = stamp_lines
-        enqueue(db, PROCESS_JOB, payload, company_id=actor.company_id)
-        record(
-            db,
-            actor,
-            "upload",
-            "photo",
-            photo.id,
-            after={"sha256": body.sha256, "byte_size": body.size, "content_type": info.content_type},
-            project_id=photo.project_id,
-        )
-        await db.commit()
-        photo.status = STORED
-        photo.sha256 = body.sha256
-        photo.byte_size = body.size
-        photo.content_type = info.content_type
-        photo.original_key = key
-        return receipt(photo), True
+        checked = await _check(body.path, flush=storage.scheme == "file", keep=worker_in_process())
+        try:
+            return await _store(db, storage, actor, photo, is_new, body, checked, stamp_lines)
+        finally:
+            if checked.decoded is not None:
+                checked.decoded.close()  # unless _store handed it over
     finally:
         body.path.unlink(missing_ok=True)
+
+
+async def _store(
+    db: AsyncSession,
+    storage: Storage,
+    actor: Principal,
+    photo: Photo,
+    is_new: bool,
+    body: Spooled,
+    checked: Checked,
+    stamp_lines: list[str] | None,
+) -> tuple[UploadReceipt, bool]:
+    """Store the checked original, record it (compare-and-set) and queue its job."""
+    info = checked.info
+    key = original_key(photo, body.sha256, info.content_type)
+    await storage.put_file(key, body.path, info.content_type, move=True)
+    stored = await _mark_stored(db, actor, photo, is_new, body, info.content_type, key, (info.width, info.height))
+    if stored is not None:
+        if stored.original_key != key:
+            with contextlib.suppress(Exception):
+                await storage.delete(key)
+        if stored.sha256 == body.sha256:
+            return receipt(stored), False
+        raise Conflict("this photo id already holds other bytes; a new photo needs a new id 照片编号已被占用")
+    payload: dict[str, object] = {"photo_id": str(photo.id)}
+    if stamp_lines:
+        payload["stamp"] = stamp_lines
+    enqueue(db, PROCESS_JOB, payload, company_id=actor.company_id)
+    record(
+        db,
+        actor,
+        "upload",
+        "photo",
+        photo.id,
+        after={"sha256": body.sha256, "byte_size": body.size, "content_type": info.content_type},
+        project_id=photo.project_id,
+    )
+    await db.commit()
+    if checked.decoded is not None:
+        # The job exists now: hand it the decode (keyed by the original, which names
+        # the photo and its SHA-256). The cache owns it from here.
+        DECODES.offer(key, checked.decoded)
+        checked.decoded = None
+    photo.status = STORED
+    photo.sha256 = body.sha256
+    photo.byte_size = body.size
+    photo.content_type = info.content_type
+    photo.original_key = key
+    return receipt(photo), True
 
 
 async def _mark_stored(

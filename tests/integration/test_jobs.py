@@ -117,6 +117,56 @@ async def test_crashed_worker_job_is_picked_up_after_the_lease(sf: Any, settings
     assert await queue.complete(sf, crashed, "dead-worker") is False
 
 
+async def test_a_handler_may_mark_its_job_done_in_its_own_transaction(
+    sf: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def in_its_transaction(ctx: JobContext, payload: dict[str, Any]) -> None:
+        async with ctx.session_factory() as db:
+            await ctx.complete_in(db)  # with the handler's own last writes
+            await db.commit()
+
+    async def twice(*args: Any) -> bool:
+        raise AssertionError("the worker completed the job a second time")
+
+    monkeypatch.setitem(HANDLERS, "test.in_tx", in_its_transaction)
+    monkeypatch.setattr(queue, "complete", twice)
+    [job_id] = await _add(sf, "test.in_tx")
+    assert await Worker(settings, sf, worker_id="w1").run_until_idle() == 1
+    job = await _job(sf, job_id)
+    assert (job.status, job.attempts, job.locked_by, job.locked_until) == ("done", 1, None, None)
+
+
+async def test_a_handler_that_fails_after_completing_in_its_transaction_is_retried(
+    sf: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def fails_before_commit(ctx: JobContext, payload: dict[str, Any]) -> None:
+        async with ctx.session_factory() as db:
+            await ctx.complete_in(db)
+            raise RuntimeError("crashed before commit")  # the transaction rolls back
+
+    monkeypatch.setitem(HANDLERS, "test.rollback", fails_before_commit)
+    [job_id] = await _add(sf, "test.rollback")
+    assert await Worker(settings, sf, worker_id="w1").run_one()
+    job = await _job(sf, job_id)
+    assert (job.status, job.attempts) == ("queued", 1)
+    assert "crashed before commit" in (job.last_error or "")
+
+
+async def test_completing_in_a_transaction_needs_the_lease(sf: Any) -> None:
+    [job_id] = await _add(sf, "test.ok")
+    crashed = await queue.claim(sf, "dead-worker", lease_seconds=300)
+    assert crashed is not None
+    async with sf() as db:  # the lease runs out; another worker takes the job
+        await db.execute(update(Job).values(locked_until=utcnow() - timedelta(seconds=1)))
+        await db.commit()
+    assert await queue.claim(sf, "w2") is not None
+    async with sf() as db:
+        assert await queue.complete_in(db, crashed, "dead-worker") is False
+        await db.commit()
+    job = await _job(sf, job_id)
+    assert (job.status, job.locked_by, job.attempts) == ("running", "w2", 2)
+
+
 async def test_failures_retry_with_backoff_then_park(sf: Any, settings: Settings) -> None:
     [job_id] = await _add(sf, "test.boom", max_attempts=3)
     worker = Worker(settings, sf, worker_id="w1")
@@ -192,8 +242,12 @@ async def test_photo_processing_is_idempotent(client: Any, app: Any, demo: dict[
     web1 = (await client.get(f"/api/photos/{pid}/web", headers=h)).content
     # A crash after the derivatives were written but before the row was updated: run it again.
     async with sf() as db:
-        await db.execute(update(Photo).where(Photo.id == pid).values(status="stored", web_key=None, thumb_key=None)
-                         .execution_options(sync_touched=True))  # a simulated crash state, not a change to sync
+        await db.execute(
+            update(Photo)
+            .where(Photo.id == pid)
+            .values(status="stored", web_key=None, thumb_key=None)
+            .execution_options(sync_touched=True)
+        )  # a simulated crash state, not a change to sync
         await db.execute(update(Job).values(status="queued", attempts=0, run_after=utcnow()))
         await db.commit()
     assert await run_jobs(app) == 1

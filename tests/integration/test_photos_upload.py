@@ -386,3 +386,64 @@ async def test_evidence_stamp_is_drawn_on_web_only(client: Any, app: Any, demo: 
     ta = (await client.get(f"/api/photos/{plain}/thumb", headers=h)).content
     tb = (await client.get(f"/api/photos/{stamped}/thumb", headers=h)).content
     assert ta == tb
+
+
+async def test_a_worker_in_the_same_process_takes_over_the_check_decode(
+    client: Any, app: Any, demo: dict[str, Any], db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a job worker in the uploading process (the embedded worker), the upload's
+    check decodes at the web scale and hands that decode to the job, which does not
+    decode the original again; without one the job decodes it. Same bytes either way,
+    and the job is marked done in the transaction that makes the photo ready."""
+    from server.media import processing, services
+
+    taken: list[bool] = []
+    take = processing.DECODES.take
+
+    def spy(key: str) -> Any:
+        decoded = take(key)
+        taken.append(decoded is not None)
+        return decoded
+
+    monkeypatch.setattr(processing.DECODES, "take", spy)
+    h = await _headers(client, demo)
+    data = fixture_bytes("pixel6_gps_portrait.jpg")
+    ids = []
+    for worker_here in (True, False):
+        monkeypatch.setattr(services, "worker_in_process", lambda here=worker_here: here)
+        ids.append(uuid.uuid4())
+        params = {**new_photo_params(demo), "stamp": "true", "place": "F4K7QX2MB"}
+        assert (await client.put(photo_url(ids[-1], **params), content=data, headers=h)).status_code == 201
+    assert await run_jobs(app) == 2
+    assert sorted(taken) == [False, True]
+    for variant in ("web", "thumb"):
+        a, b = [(await client.get(f"/api/photos/{pid}/{variant}", headers=h)).content for pid in ids]
+        assert a == b and a[:2] == b"\xff\xd8"
+    await db.rollback()
+    assert set((await db.scalars(select(Job.status))).all()) == {"done"}
+    assert set((await db.scalars(select(Photo.status))).all()) == {"ready"}
+
+
+async def test_refused_or_failed_upload_keeps_no_decode(
+    client: Any, demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch, settings: Settings
+) -> None:
+    from server.media import images, services
+    from server.storage import StorageError
+    from server.storage.local import FileStorage
+
+    monkeypatch.setattr(services, "worker_in_process", lambda: True)
+    images.DECODES.clear()
+    h = await _headers(client, demo)
+    cut = fixture_bytes("truncated_progressive.jpg")
+    bad = await client.put(photo_url(uuid.uuid4(), **new_photo_params(demo)), content=cut, headers=h)
+    assert bad.status_code == 422 and bad.json()["reason"] == "corrupt"
+
+    async def broken(*args: Any, **kwargs: Any) -> None:
+        raise StorageError("disk full")
+
+    monkeypatch.setattr(FileStorage, "put_file", broken)  # the check passed, then storing fails
+    good = fixture_bytes("hopper_orientation6.jpg")
+    resp = await client.put(photo_url(uuid.uuid4(), **new_photo_params(demo)), content=good, headers=h)
+    assert resp.status_code >= 500
+    assert len(images.DECODES) == 0  # nothing waits for a job that does not exist
+    assert _stored_files(settings) == []

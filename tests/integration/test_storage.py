@@ -137,9 +137,13 @@ async def s3_app_client(settings: Settings, moto_endpoint: str) -> AsyncIterator
         yield app, client
 
 
+@pytest.mark.parametrize("worker_here", [False, True], ids=["job-downloads", "job-takes-check-decode"])
 async def test_photo_on_s3_is_served_by_presigned_redirect(
-    s3_app_client: tuple[Any, Any], demo: dict[str, Any]
+    s3_app_client: tuple[Any, Any], demo: dict[str, Any], worker_here: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from server.media import services
+
+    monkeypatch.setattr(services, "worker_in_process", lambda: worker_here)
     app, client = s3_app_client
     h = {"Content-Type": "image/jpeg", **await auth_headers(client, "engineer", demo["password"])}
     data = fixture_bytes("hopper_orientation6.jpg")
