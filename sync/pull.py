@@ -5,6 +5,7 @@ The numbered steps match docs/sync-protocol.md §Pull line for line.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import uuid
 from dataclasses import dataclass
@@ -41,7 +42,10 @@ def _after(table: Table, rank: int, pos: Position, upto: int) -> Any:
     if rank > prank:
         cond = col_v >= version
     elif rank == prank and pid:
-        cond = or_(col_v > version, and_(col_v == version, col_id > uuid.UUID(pid)))
+        # `col_v >= version` is implied by the rest; said again so that the index on
+        # (project_id, version) starts at `version` instead of at 0 (else every page
+        # scans and filters all the rows already delivered: quadratic in the project).
+        cond = and_(col_v >= version, or_(col_v > version, and_(col_v == version, col_id > uuid.UUID(pid))))
     elif rank == prank:
         cond = col_v >= version
     else:
@@ -119,12 +123,24 @@ async def pull(db: AsyncSession, registry: Registry, actor: Actor, token_device_
         pos = positions[p]
         if pos[0] >= upto and pos[1] == DONE_RANK:
             continue
+        readers = [functools.partial(_read_entity, db, spec, actor, p) for spec in registry.all()]
+        readers.append(functools.partial(_read_tombstones, db, actor, p))
+        # A stream read to its end (a short batch) is not read again for this page:
+        # its rows not yet taken are kept for the next round.
+        complete: dict[int, list[_Item]] = {}
         while True:
-            streams = [await _read_entity(db, spec, actor, p, pos, upto) for spec in registry.all()]
-            streams.append(await _read_tombstones(db, actor, p, pos, upto))
+            streams: list[list[_Item]] = []
+            for i, read in enumerate(readers):
+                if i in complete:
+                    streams.append([item for item in complete[i] if item.key > pos])
+                    continue
+                stream = await read(pos, upto)
+                if len(stream) < ROWS_PER_QUERY:
+                    complete[i] = stream
+                streams.append(stream)
             # A stream that returned a full batch may hold more after its last row:
             # only items up to the smallest such "last row" are safe to take.
-            limit_key = min((s[-1].key for s in streams if len(s) == ROWS_PER_QUERY), default=None)
+            limit_key = min((s[-1].key for i, s in enumerate(streams) if i not in complete), default=None)
             merged = heapq.merge(*streams)
             took = 0
             for item in merged:

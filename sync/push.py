@@ -73,18 +73,22 @@ async def push(db: AsyncSession, registry: Registry, actor: Actor, token_device_
         raise MutationGap(expected=last + 1, got=fresh[0].id)
     now = datetime.now(UTC)
     out: list[MutationResult] = list(answered)
+    recorded: list[dict[str, Any]] = []
+    cache: dict[str, Any] = {}  # shared by the mutations of this push (ApplyContext.cache)
     for mutation in fresh:
         ctx = ApplyContext(db=db, actor=actor, device_id=request.device_id, mutation_id=mutation.id,
-                           client_time=mutation.client_time, now=now)
+                           client_time=mutation.client_time, now=now, cache=cache)
         # 7. Apply each new mutation in its own savepoint.
         result = await apply_one(ctx, registry, mutation)
         # 8. Record its result in the same transaction …
-        await db.execute(insert(results).values(
-            user_id=actor.user_id, device_id=request.device_id, mutation_id=mutation.id,
-            status=result.status, result=msgspec.to_builtins(result), entity=mutation.entity,
-            entity_id=mutation.key, client_time=mutation.client_time, received_at=now))
+        recorded.append({
+            "user_id": actor.user_id, "device_id": request.device_id, "mutation_id": mutation.id,
+            "status": result.status, "result": msgspec.to_builtins(result), "entity": mutation.entity,
+            "entity_id": mutation.key, "client_time": mutation.client_time, "received_at": now})
         out.append(result)
         last = mutation.id
+    if recorded:  # (one multi-row insert, outside the mutations' savepoints)
+        await db.execute(insert(results), recorded)
     # … together with the device's last applied mutation id.
     await db.execute(update(devices).where(
         (devices.c.user_id == actor.user_id) & (devices.c.device_id == request.device_id)
