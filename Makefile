@@ -25,6 +25,7 @@ run: install ## migrate var/fieldround.db, load the demo estate once, serve on h
 
 test: install ## lint, type-check, then every test: unit, integration on SQLite + PostgreSQL (2 workers)
 	.venv/bin/ruff check server sync checklists tests
+	.venv/bin/ruff format --check server sync checklists tests
 	.venv/bin/mypy
 	.venv/bin/pytest -n auto
 

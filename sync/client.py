@@ -16,7 +16,7 @@ import copy
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 
@@ -24,6 +24,7 @@ from sync.protocol import (
     PROTOCOL_VERSION,
     Mutation,
     MutationResult,
+    Op,
     PullRequest,
     PullResponse,
     PushRequest,
@@ -47,8 +48,14 @@ Transport = Callable[[str, dict[str, Any]], Awaitable[tuple[int, dict[str, Any]]
 
 
 class SyncClient:
-    def __init__(self, transport: Transport, device_id: str, *, protocol: int = PROTOCOL_VERSION,
-                 clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        transport: Transport,
+        device_id: str,
+        *,
+        protocol: int = PROTOCOL_VERSION,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.transport = transport
         self.device_id = device_id
         self.protocol = protocol
@@ -68,10 +75,23 @@ class SyncClient:
 
     # --- local edits ----------------------------------------------------------------------
 
-    def _enqueue(self, op: str, entity: str, key: uuid.UUID | str, fields: dict[str, Any] | None = None,
-                 base: dict[str, Any] | None = None) -> Mutation:
-        m = Mutation(id=self.next_id, op=op, entity=entity, key=uuid.UUID(str(key)),  # type: ignore[arg-type]
-                     fields=msgspec.to_builtins(fields or {}), base=base, client_time=self.clock())
+    def _enqueue(
+        self,
+        op: str,
+        entity: str,
+        key: uuid.UUID | str,
+        fields: dict[str, Any] | None = None,
+        base: dict[str, Any] | None = None,
+    ) -> Mutation:
+        m = Mutation(
+            id=self.next_id,
+            op=cast(Op, op),
+            entity=entity,
+            key=uuid.UUID(str(key)),
+            fields=msgspec.to_builtins(fields or {}),
+            base=base,
+            client_time=self.clock(),
+        )
         self.next_id += 1
         self.outbox.append(m)
         self.journal.append(m)
@@ -118,8 +138,9 @@ class SyncClient:
         done: list[MutationResult] = []
         while self.outbox:
             chunk = self.outbox[:batch]
-            req = PushRequest(protocol=self.protocol, device_id=self.device_id, mutations=chunk,
-                              client_time=self.clock())
+            req = PushRequest(
+                protocol=self.protocol, device_id=self.device_id, mutations=chunk, client_time=self.clock()
+            )
             try:
                 data = await self._post("/api/sync/push", req)
             except HTTPStatusError as exc:
@@ -152,8 +173,7 @@ class SyncClient:
         """Pull every page; returns how many changes were applied."""
         applied = 0
         while True:
-            req = PullRequest(protocol=self.protocol, device_id=self.device_id, cursor=self.cursor,
-                              max_bytes=max_bytes)
+            req = PullRequest(protocol=self.protocol, device_id=self.device_id, cursor=self.cursor, max_bytes=max_bytes)
             resp = msgspec.convert(await self._post("/api/sync/pull", req), PullResponse)
             for p in [*resp.removed_projects, *resp.reset_projects]:
                 self._drop_project(str(p))

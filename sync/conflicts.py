@@ -20,17 +20,46 @@ def _json(value: Any) -> Any:
     return msgspec.to_builtins(value)
 
 
-async def record_conflict(ctx: ApplyContext, entity: str, entity_id: uuid.UUID, project_id: uuid.UUID,
-                          field: str, *, kind: str, server_value: Any, incoming_value: Any, base_value: Any,
-                          merged_value: Any, flagged: bool, note: str | None = None,
-                          op: str = "put") -> uuid.UUID:
+async def record_conflict(
+    ctx: ApplyContext,
+    entity: str,
+    entity_id: uuid.UUID,
+    project_id: uuid.UUID,
+    field: str,
+    *,
+    kind: str,
+    server_value: Any,
+    incoming_value: Any,
+    base_value: Any,
+    merged_value: Any,
+    flagged: bool,
+    note: str | None = None,
+    op: str = "put",
+) -> uuid.UUID:
     cid = uuid.uuid4()
-    await ctx.db.execute(insert(conflicts).values(
-        id=cid, project_id=project_id, version=0, entity=entity, entity_id=entity_id, field=field, kind=kind,
-        server_value=_json(server_value), incoming_value=_json(incoming_value), base_value=_json(base_value),
-        merged_value=_json(merged_value), user_id=ctx.actor.user_id, device_id=ctx.device_id,
-        mutation_id=ctx.mutation_id, client_time=ctx.client_time, created_at=ctx.now, status="open",
-        flagged=flagged, note=note if op == "put" else f"{op}: {note}"))
+    await ctx.db.execute(
+        insert(conflicts).values(
+            id=cid,
+            project_id=project_id,
+            version=0,
+            entity=entity,
+            entity_id=entity_id,
+            field=field,
+            kind=kind,
+            server_value=_json(server_value),
+            incoming_value=_json(incoming_value),
+            base_value=_json(base_value),
+            merged_value=_json(merged_value),
+            user_id=ctx.actor.user_id,
+            device_id=ctx.device_id,
+            mutation_id=ctx.mutation_id,
+            client_time=ctx.client_time,
+            created_at=ctx.now,
+            status="open",
+            flagged=flagged,
+            note=note if op == "put" else f"{op}: {note}",
+        )
+    )
     stamping.touch(ctx.db.sync_session, conflicts, project_id, {cid})
     return cid
 
@@ -43,8 +72,9 @@ class Resolution(msgspec.Struct, forbid_unknown_fields=True):
     note: str | None = None
 
 
-async def resolve_conflict(ctx: ApplyContext, registry: Registry, conflict_id: uuid.UUID,
-                           fields: dict[str, Any]) -> None:
+async def resolve_conflict(
+    ctx: ApplyContext, registry: Registry, conflict_id: uuid.UUID, fields: dict[str, Any]
+) -> None:
     if not ctx.actor.is_manager:
         raise Rejected("only managers resolve conflicts", code="forbidden")
     try:
@@ -56,8 +86,12 @@ async def resolve_conflict(ctx: ApplyContext, registry: Registry, conflict_id: u
         raise Rejected("no such conflict", code="not_found")
     if row.status != "open":
         raise Rejected("conflict already resolved", code="already_resolved")
-    choices = {"server": row.server_value, "incoming": row.incoming_value, "merged": row.merged_value,
-               "value": res.value}
+    choices = {
+        "server": row.server_value,
+        "incoming": row.incoming_value,
+        "merged": row.merged_value,
+        "value": res.value,
+    }
     if res.choice not in choices:
         raise Rejected("choice must be server, incoming, merged or value", code="invalid")
     value = choices[res.choice]
@@ -68,14 +102,27 @@ async def resolve_conflict(ctx: ApplyContext, registry: Registry, conflict_id: u
             if getattr(record, row.field) != value:
                 setattr(record, row.field, value)
             await ctx.db.flush()
-            still_open = await ctx.db.scalar(select(func.count()).select_from(conflicts).where(
-                (conflicts.c.entity_id == row.entity_id) & (conflicts.c.status == "open")
-                & (conflicts.c.id != conflict_id)))
+            still_open = await ctx.db.scalar(
+                select(func.count())
+                .select_from(conflicts)
+                .where(
+                    (conflicts.c.entity_id == row.entity_id)
+                    & (conflicts.c.status == "open")
+                    & (conflicts.c.id != conflict_id)
+                )
+            )
             if not still_open and hasattr(record, "needs_review"):
                 record.needs_review = False
             await ctx.db.flush()
             await spec.after_apply(ctx, record, False, {row.field})
-    await ctx.db.execute(update(conflicts).where(conflicts.c.id == conflict_id).values(
-        status="resolved", resolution={"choice": res.choice, "value": _json(value), "note": res.note},
-        resolved_by=ctx.actor.user_id, resolved_at=ctx.now))
+    await ctx.db.execute(
+        update(conflicts)
+        .where(conflicts.c.id == conflict_id)
+        .values(
+            status="resolved",
+            resolution={"choice": res.choice, "value": _json(value), "note": res.note},
+            resolved_by=ctx.actor.user_id,
+            resolved_at=ctx.now,
+        )
+    )
     stamping.touch(ctx.db.sync_session, conflicts, row.project_id, {conflict_id})

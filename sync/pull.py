@@ -53,8 +53,9 @@ def _after(table: Table, rank: int, pos: Position, upto: int) -> Any:
     return and_(cond, col_v <= upto, col_v > 0)
 
 
-async def _read_entity(db: AsyncSession, spec: EntitySpec, actor: Actor, project_id: uuid.UUID,
-                       pos: Position, upto: int) -> list[_Item]:
+async def _read_entity(
+    db: AsyncSession, spec: EntitySpec, actor: Actor, project_id: uuid.UUID, pos: Position, upto: int
+) -> list[_Item]:
     scope = spec.scope(actor)
     if scope is False:
         return []
@@ -66,25 +67,49 @@ async def _read_entity(db: AsyncSession, spec: EntitySpec, actor: Actor, project
     items = []
     for row in (await db.execute(stmt)).all():
         deleted = bool(getattr(row, "deleted", False))
-        change = Change(entity=spec.name, id=row.id, project_id=project_id, version=row.version, deleted=deleted,
-                        data=None if deleted else spec.serialize(row, actor))
+        change = Change(
+            entity=spec.name,
+            id=row.id,
+            project_id=project_id,
+            version=row.version,
+            deleted=deleted,
+            data=None if deleted else spec.serialize(row, actor),
+        )
         items.append(_Item((row.version, spec.rank, str(row.id)), change))
     return items
 
 
-async def _read_tombstones(db: AsyncSession, actor: Actor, project_id: uuid.UUID, pos: Position,
-                           upto: int) -> list[_Item]:
-    stmt = (select(tombstones).where(
-        tombstones.c.project_id == project_id, _after(tombstones, TOMBSTONE_RANK, pos, upto),
-        or_(tombstones.c.audience_org_id.is_(None), tombstones.c.audience_org_id == actor.org_id))
-        .order_by(tombstones.c.version, tombstones.c.id).limit(ROWS_PER_QUERY))
-    return [_Item((r.version, TOMBSTONE_RANK, str(r.id)),
-                  Change(entity=r.entity, id=r.entity_id, project_id=project_id, version=r.version, deleted=True))
-            for r in (await db.execute(stmt)).all()]
+async def _read_tombstones(
+    db: AsyncSession, actor: Actor, project_id: uuid.UUID, pos: Position, upto: int
+) -> list[_Item]:
+    stmt = (
+        select(tombstones)
+        .where(
+            tombstones.c.project_id == project_id,
+            _after(tombstones, TOMBSTONE_RANK, pos, upto),
+            or_(tombstones.c.audience_org_id.is_(None), tombstones.c.audience_org_id == actor.org_id),
+        )
+        .order_by(tombstones.c.version, tombstones.c.id)
+        .limit(ROWS_PER_QUERY)
+    )
+    return [
+        _Item(
+            (r.version, TOMBSTONE_RANK, str(r.id)),
+            Change(entity=r.entity, id=r.entity_id, project_id=project_id, version=r.version, deleted=True),
+        )
+        for r in (await db.execute(stmt)).all()
+    ]
 
 
-async def pull(db: AsyncSession, registry: Registry, actor: Actor, token_device_id: str, request: PullRequest,
-               *, templates: list[TemplateRef] | None = None) -> PullResponse:
+async def pull(
+    db: AsyncSession,
+    registry: Registry,
+    actor: Actor,
+    token_device_id: str,
+    request: PullRequest,
+    *,
+    templates: list[TemplateRef] | None = None,
+) -> PullResponse:
     # 1. Protocol version: the current one or the one before, else 426.
     check_protocol(request.protocol)
     # 2. The device named is the device the access token was issued to.
@@ -94,12 +119,16 @@ async def pull(db: AsyncSession, registry: Registry, actor: Actor, token_device_
     positions = cursors.decode(request.cursor)
     # 4. Read the device's last applied mutation id BEFORE the clocks: every
     #    mutation it counts committed no later than the versions read next.
-    lmid = await db.scalar(select(devices.c.last_mutation_id).where(
-        (devices.c.user_id == actor.user_id) & (devices.c.device_id == request.device_id)))
+    lmid = await db.scalar(
+        select(devices.c.last_mutation_id).where(
+            (devices.c.user_id == actor.user_id) & (devices.c.device_id == request.device_id)
+        )
+    )
     # 5. Read the clocks of the projects in scope: this pull reads nothing newer.
     scope = sorted(actor.project_ids, key=str)
-    clock_rows = {r.project_id: r for r in (await db.execute(
-        select(clocks).where(clocks.c.project_id.in_(scope)))).all()}
+    clock_rows = {
+        r.project_id: r for r in (await db.execute(select(clocks).where(clocks.c.project_id.in_(scope)))).all()
+    }
     # 6. Projects no longer in scope are removed; cursors older than a project's
     #    tombstone horizon restart that project from the beginning.
     removed = sorted((p for p in positions if p not in actor.project_ids), key=str)
@@ -165,12 +194,20 @@ async def pull(db: AsyncSession, registry: Registry, actor: Actor, token_device_
         if has_more:
             break
     # 8. Record the pull and answer; the last mutation id only on the last page.
-    await db.execute(update(devices).where(
-        (devices.c.user_id == actor.user_id) & (devices.c.device_id == request.device_id)
-    ).values(last_pull_at=datetime.now(UTC)))
+    await db.execute(
+        update(devices)
+        .where((devices.c.user_id == actor.user_id) & (devices.c.device_id == request.device_id))
+        .values(last_pull_at=datetime.now(UTC))
+    )
     await db.commit()
     return PullResponse(
-        protocol=PROTOCOL_VERSION, cursor=cursors.encode(positions), has_more=has_more, changes=changes,
-        projects=scope, removed_projects=removed, reset_projects=reset,
-        last_mutation_id=None if has_more else int(lmid or 0), templates=templates or [],
+        protocol=PROTOCOL_VERSION,
+        cursor=cursors.encode(positions),
+        has_more=has_more,
+        changes=changes,
+        projects=scope,
+        removed_projects=removed,
+        reset_projects=reset,
+        last_mutation_id=None if has_more else int(lmid or 0),
+        templates=templates or [],
     )

@@ -43,8 +43,11 @@ async def lock_device(db: AsyncSession, actor: Actor, device_id: str, protocol: 
     if row is None:
         try:
             async with db.begin_nested():
-                await db.execute(insert(devices).values(user_id=actor.user_id, device_id=device_id,
-                                                        last_mutation_id=0, protocol=protocol))
+                await db.execute(
+                    insert(devices).values(
+                        user_id=actor.user_id, device_id=device_id, last_mutation_id=0, protocol=protocol
+                    )
+                )
         except IntegrityError:
             pass  # another request of this device registered it first
         row = (await db.execute(select(devices.c.last_mutation_id).where(key).with_for_update())).first()
@@ -52,8 +55,9 @@ async def lock_device(db: AsyncSession, actor: Actor, device_id: str, protocol: 
     return int(row[0])
 
 
-async def push(db: AsyncSession, registry: Registry, actor: Actor, token_device_id: str,
-               request: PushRequest) -> PushResponse:
+async def push(
+    db: AsyncSession, registry: Registry, actor: Actor, token_device_id: str, request: PushRequest
+) -> PushResponse:
     # 1. Protocol version: the current one or the one before, else 426 and nothing applied.
     check_protocol(request.protocol)
     # 2. The device named in the request is the device the access token was issued to.
@@ -76,23 +80,41 @@ async def push(db: AsyncSession, registry: Registry, actor: Actor, token_device_
     recorded: list[dict[str, Any]] = []
     cache: dict[str, Any] = {}  # shared by the mutations of this push (ApplyContext.cache)
     for mutation in fresh:
-        ctx = ApplyContext(db=db, actor=actor, device_id=request.device_id, mutation_id=mutation.id,
-                           client_time=mutation.client_time, now=now, cache=cache)
+        ctx = ApplyContext(
+            db=db,
+            actor=actor,
+            device_id=request.device_id,
+            mutation_id=mutation.id,
+            client_time=mutation.client_time,
+            now=now,
+            cache=cache,
+        )
         # 7. Apply each new mutation in its own savepoint.
         result = await apply_one(ctx, registry, mutation)
         # 8. Record its result in the same transaction …
-        recorded.append({
-            "user_id": actor.user_id, "device_id": request.device_id, "mutation_id": mutation.id,
-            "status": result.status, "result": msgspec.to_builtins(result), "entity": mutation.entity,
-            "entity_id": mutation.key, "client_time": mutation.client_time, "received_at": now})
+        recorded.append(
+            {
+                "user_id": actor.user_id,
+                "device_id": request.device_id,
+                "mutation_id": mutation.id,
+                "status": result.status,
+                "result": msgspec.to_builtins(result),
+                "entity": mutation.entity,
+                "entity_id": mutation.key,
+                "client_time": mutation.client_time,
+                "received_at": now,
+            }
+        )
         out.append(result)
         last = mutation.id
     if recorded:  # (one multi-row insert, outside the mutations' savepoints)
         await db.execute(insert(results), recorded)
     # … together with the device's last applied mutation id.
-    await db.execute(update(devices).where(
-        (devices.c.user_id == actor.user_id) & (devices.c.device_id == request.device_id)
-    ).values(last_mutation_id=last, protocol=request.protocol, last_push_at=now, client_time=request.client_time))
+    await db.execute(
+        update(devices)
+        .where((devices.c.user_id == actor.user_id) & (devices.c.device_id == request.device_id))
+        .values(last_mutation_id=last, protocol=request.protocol, last_push_at=now, client_time=request.client_time)
+    )
     # 9. Commit: the stamping hook bumps each touched project's clock and stamps rows.
     await db.commit()
     # 10. Answer with one result per mutation sent.
@@ -102,9 +124,13 @@ async def push(db: AsyncSession, registry: Registry, actor: Actor, token_device_
 async def stored_results(db: AsyncSession, actor: Actor, device_id: str, ids: list[int]) -> list[MutationResult]:
     if not ids:
         return []
-    rows = await db.execute(select(results.c.result).where(
-        (results.c.user_id == actor.user_id) & (results.c.device_id == device_id)
-        & results.c.mutation_id.in_(ids)).order_by(results.c.mutation_id))
+    rows = await db.execute(
+        select(results.c.result)
+        .where(
+            (results.c.user_id == actor.user_id) & (results.c.device_id == device_id) & results.c.mutation_id.in_(ids)
+        )
+        .order_by(results.c.mutation_id)
+    )
     found = [msgspec.convert(r[0], MutationResult) for r in rows]
     known = {r.id for r in found}
     # Results older than the retention period are gone; the mutation was applied.
@@ -124,12 +150,17 @@ async def apply_one(ctx: ApplyContext, registry: Registry, mutation: Mutation) -
     except LateEdit as exc:
         stamping.restore(db.sync_session, mark)
         await _keep_late_edit(ctx, registry, mutation, exc)
-        return MutationResult(id=mutation.id, status="conflict", reason=exc.reason, code="late_edit",
-                              conflicts=ctx.conflict_ids)
+        return MutationResult(
+            id=mutation.id, status="conflict", reason=exc.reason, code="late_edit", conflicts=ctx.conflict_ids
+        )
     except IntegrityError as exc:
         stamping.restore(db.sync_session, mark)
-        return MutationResult(id=mutation.id, status="rejected", code="integrity",
-                              reason=f"refused by a database constraint: {str(exc.orig).splitlines()[0][:200]}")
+        return MutationResult(
+            id=mutation.id,
+            status="rejected",
+            code="integrity",
+            reason=f"refused by a database constraint: {str(exc.orig).splitlines()[0][:200]}",
+        )
     if ctx.conflict_ids:
         return MutationResult(id=mutation.id, status="conflict", code="merged", conflicts=ctx.conflict_ids)
     return MutationResult(id=mutation.id, status="applied")
@@ -210,9 +241,19 @@ async def _update(ctx: ApplyContext, spec: EntitySpec, row: Any, m: Mutation) ->
         current_j, incoming_j = msgspec.to_builtins(current), msgspec.to_builtins(incoming)
         outcome = merge_field(spec.fields[name], record, current_j, incoming_j, base.get(name, MISSING))
         if outcome.conflict:
-            cid = await record_conflict(ctx, spec.name, row.id, row.project_id, name, kind=outcome.kind,
-                                        server_value=current_j, incoming_value=incoming_j,
-                                        base_value=base.get(name), merged_value=outcome.value, flagged=outcome.flag)
+            cid = await record_conflict(
+                ctx,
+                spec.name,
+                row.id,
+                row.project_id,
+                name,
+                kind=outcome.kind,
+                server_value=current_j,
+                incoming_value=incoming_j,
+                base_value=base.get(name),
+                merged_value=outcome.value,
+                flagged=outcome.flag,
+            )
             ctx.conflict_ids.append(cid)
         flagged = flagged or outcome.flag
         if outcome.value != current_j:
@@ -251,9 +292,19 @@ async def _keep_late_edit(ctx: ApplyContext, registry: Registry, m: Mutation, ex
     fields = m.fields or {"deleted": True}
     for name, incoming in fields.items():
         current = getattr(row, name, None) if row is not None else None
-        cid = await record_conflict(ctx, spec.name, m.key, project_id, name, kind="late_edit",
-                                    server_value=current, incoming_value=incoming,
-                                    base_value=(m.base or {}).get(name), merged_value=current,
-                                    flagged=True, note=exc.reason, op=m.op)
+        cid = await record_conflict(
+            ctx,
+            spec.name,
+            m.key,
+            project_id,
+            name,
+            kind="late_edit",
+            server_value=current,
+            incoming_value=incoming,
+            base_value=(m.base or {}).get(name),
+            merged_value=current,
+            flagged=True,
+            note=exc.reason,
+            op=m.op,
+        )
         ctx.conflict_ids.append(cid)
-

@@ -48,8 +48,9 @@ def touch(session: Session, table: Any, project_id: uuid.UUID, ids: list[uuid.UU
     _touched(session).rows[project_id][table].update(ids)
 
 
-def bury(session: Session, entity: str, project_id: uuid.UUID, entity_id: uuid.UUID,
-         audience_org_id: uuid.UUID | None = None) -> None:
+def bury(
+    session: Session, entity: str, project_id: uuid.UUID, entity_id: uuid.UUID, audience_org_id: uuid.UUID | None = None
+) -> None:
     """Record that a row is gone (for everyone, or for one organisation's users)."""
     _touched(session).tombstones[project_id].append((entity, entity_id, audience_org_id))
 
@@ -76,7 +77,8 @@ def _guard_bulk(state: Any) -> None:
         if issubclass(mapper.class_, Synced):
             raise UnstampedWrite(
                 f"bulk write to synced table {mapper.local_table.name}: call sync.stamping.touch() for the rows "
-                "and add .execution_options(sync_touched=True)")
+                "and add .execution_options(sync_touched=True)"
+            )
 
 
 def _after_flush(session: Session, _ctx: UOWTransaction) -> None:
@@ -98,14 +100,16 @@ def restore(session: Session, mark: tuple[int, ...]) -> None:
     t = _touched(session)
     for p, n in zip(sorted(t.tombstones, key=str), mark, strict=False):
         del t.tombstones[p][n:]
-    for p in sorted(t.tombstones, key=str)[len(mark):]:
+    for p in sorted(t.tombstones, key=str)[len(mark) :]:
         t.tombstones[p].clear()
 
 
 def _next_version(session: Session, project_id: uuid.UUID) -> int:
     row = session.execute(
-        update(clocks).where(clocks.c.project_id == project_id)
-        .values(version=clocks.c.version + 1).returning(clocks.c.version)
+        update(clocks)
+        .where(clocks.c.project_id == project_id)
+        .values(version=clocks.c.version + 1)
+        .returning(clocks.c.version)
     ).first()
     if row is not None:
         return int(row[0])
@@ -132,13 +136,23 @@ def _before_commit(session: Session) -> None:
         for table, ids in tables.items():
             id_list = sorted(ids, key=str)
             for i in range(0, len(id_list), 500):
-                session.execute(update(table).where(table.c.id.in_(id_list[i:i + 500])).values(version=version))
+                session.execute(update(table).where(table.c.id.in_(id_list[i : i + 500])).values(version=version))
         if stones:
-            session.execute(insert(tombstones), [
-                {"id": uuid.uuid4(), "project_id": project_id, "entity": entity, "entity_id": entity_id,
-                 "version": version, "audience_org_id": audience, "deleted_at": now}
-                for entity, entity_id, audience in stones
-            ])
+            session.execute(
+                insert(tombstones),
+                [
+                    {
+                        "id": uuid.uuid4(),
+                        "project_id": project_id,
+                        "entity": entity,
+                        "entity_id": entity_id,
+                        "version": version,
+                        "audience_org_id": audience,
+                        "deleted_at": now,
+                    }
+                    for entity, entity_id, audience in stones
+                ],
+            )
     session.info.pop(_KEY, None)
 
 

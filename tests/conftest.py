@@ -155,8 +155,10 @@ async def demo(db: AsyncSession, settings: Settings) -> dict[str, Any]:
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     """Say plainly whether the PostgreSQL half ran (CI must show it did)."""
-    counts = {key: sum(1 for rep in terminalreporter.stats.get(key, []) if "[postgresql" in getattr(rep, "nodeid", ""))
-              for key in ("passed", "failed", "skipped", "error")}
+    counts = {
+        key: sum(1 for rep in terminalreporter.stats.get(key, []) if "[postgresql" in getattr(rep, "nodeid", ""))
+        for key in ("passed", "failed", "skipped", "error")
+    }
     terminalreporter.write_line(
         f"PostgreSQL half: {counts['passed']} tests passed on PostgreSQL "
         f"({counts['failed']} failed, {counts['error']} errors, {counts['skipped']} skipped)"

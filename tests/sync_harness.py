@@ -24,8 +24,7 @@ class Device(SyncClient):
     fail_next_request = False
 
 
-async def device(client: AsyncTestClient[Any], username: str, password: str, device_id: str,
-                 **kwargs: Any) -> Device:
+async def device(client: AsyncTestClient[Any], username: str, password: str, device_id: str, **kwargs: Any) -> Device:
     tokens = await login(client, username, password, device_id)
     headers = {"Authorization": f"Bearer {tokens['access_token']}"}
     dev: Device
@@ -50,22 +49,36 @@ async def publish_small_template(db: AsyncSession) -> uuid.UUID:
     return version.id
 
 
-def new_inspection(dev: SyncClient, template_version_id: uuid.UUID, unit_id: uuid.UUID,
-                   kind: str = "unit_inspection") -> uuid.UUID:
+def new_inspection(
+    dev: SyncClient, template_version_id: uuid.UUID, unit_id: uuid.UUID, kind: str = "unit_inspection"
+) -> uuid.UUID:
     key = uuid.uuid4()
-    dev.put("inspection", key, kind=kind, template_version_id=str(template_version_id), target_type="unit",
-            target_id=str(unit_id), status="in_progress")
+    dev.put(
+        "inspection",
+        key,
+        kind=kind,
+        template_version_id=str(template_version_id),
+        target_type="unit",
+        target_id=str(unit_id),
+        status="in_progress",
+    )
     return key
 
 
-def answer(dev: SyncClient, inspection_id: uuid.UUID, item_key: str, section: str = "main",
-           instance: str = "", **fields: Any) -> uuid.UUID:
+def answer(
+    dev: SyncClient, inspection_id: uuid.UUID, item_key: str, section: str = "main", instance: str = "", **fields: Any
+) -> uuid.UUID:
     key = item_result_id(inspection_id, section, instance, item_key)
     # Every put of an item result carries its address: the put that would have
     # created it may have been refused (its inspection deleted, say), and then
     # this one creates it — or is kept as a conflict, never rejected for want of fields.
-    fields = {"inspection_id": str(inspection_id), "section_key": section, "instance_id": instance,
-              "item_key": item_key, **fields}
+    fields = {
+        "inspection_id": str(inspection_id),
+        "section_key": section,
+        "instance_id": instance,
+        "item_key": item_key,
+        **fields,
+    }
     dev.put("item_result", key, **fields)
     return key
 

@@ -18,6 +18,7 @@ def use_parameters(params: Parameters) -> None:
     _hasher = PasswordHasher.from_parameters(params)
     _DUMMY_HASH = _hasher.hash("fieldround-no-such-user")
 
+
 MIN_PASSWORD_LENGTH = 8
 
 

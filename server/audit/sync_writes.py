@@ -39,19 +39,41 @@ def _before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
         return
     for obj in list(session.new):
         if isinstance(obj, Synced):
-            record(session, actor, "create", entity_name(obj), obj.id,  # type: ignore[attr-defined]
-                   after=snapshot(obj), project_id=obj.project_id)
+            record(
+                session,
+                actor,
+                "create",
+                entity_name(obj),
+                obj.id,  # type: ignore[attr-defined]
+                after=snapshot(obj),
+                project_id=obj.project_id,
+            )
     for obj in list(session.dirty):
         if isinstance(obj, Synced) and session.is_modified(obj):
             before, after = _changes(obj)
             if after:
                 action = "delete" if after.get("deleted") is True else "update"
-                record(session, actor, action, entity_name(obj), obj.id,  # type: ignore[attr-defined]
-                       before=before, after=after, project_id=obj.project_id)
+                record(
+                    session,
+                    actor,
+                    action,
+                    entity_name(obj),
+                    obj.id,  # type: ignore[attr-defined]
+                    before=before,
+                    after=after,
+                    project_id=obj.project_id,
+                )
     for obj in list(session.deleted):
         if isinstance(obj, Synced):
-            record(session, actor, "delete", entity_name(obj), obj.id,  # type: ignore[attr-defined]
-                   before=snapshot(obj), project_id=obj.project_id)
+            record(
+                session,
+                actor,
+                "delete",
+                entity_name(obj),
+                obj.id,  # type: ignore[attr-defined]
+                before=snapshot(obj),
+                project_id=obj.project_id,
+            )
 
 
 _installed = False

@@ -22,22 +22,41 @@ async def place_extras(db: AsyncSession, principal: Principal, place: Place) -> 
     out: dict[str, list[dict[str, Any]]] = {"open_tickets": [], "inspections": []}
     visible = _visible_tickets(principal)
     if visible is not False:
-        stmt = select(Ticket).where(Ticket.target_type == place.kind, Ticket.target_id == place.obj.id,
-                                    Ticket.status != "closed", Ticket.deleted.is_(False))
+        stmt = select(Ticket).where(
+            Ticket.target_type == place.kind,
+            Ticket.target_id == place.obj.id,
+            Ticket.status != "closed",
+            Ticket.deleted.is_(False),
+        )
         if visible is not True:
             stmt = stmt.where(visible)
         for t in (await db.scalars(stmt.order_by(Ticket.created_at.desc()).limit(50))).all():
-            out["open_tickets"].append({"id": str(t.id), "title": t.title, "severity": t.severity,
-                                        "status": t.status, "responsible": t.responsible,
-                                        "due_date": t.due_date.isoformat() if t.due_date else None})
+            out["open_tickets"].append(
+                {
+                    "id": str(t.id),
+                    "title": t.title,
+                    "severity": t.severity,
+                    "status": t.status,
+                    "responsible": t.responsible,
+                    "due_date": t.due_date.isoformat() if t.due_date else None,
+                }
+            )
     scope = InspectionSpec().scope(principal)
     if scope is not False:
-        stmt2 = select(Inspection).where(Inspection.target_type == place.kind, Inspection.target_id == place.obj.id,
-                                         Inspection.deleted.is_(False))
+        stmt2 = select(Inspection).where(
+            Inspection.target_type == place.kind, Inspection.target_id == place.obj.id, Inspection.deleted.is_(False)
+        )
         if scope is not True:
             stmt2 = stmt2.where(scope)
         for i in (await db.scalars(stmt2.order_by(Inspection.created_at.desc()).limit(RECENT))).all():
-            out["inspections"].append({"id": str(i.id), "kind": i.kind, "status": i.status, "title": i.title,
-                                       "submitted_at": i.submitted_at.isoformat() if i.submitted_at else None,
-                                       "due": i.status in ("draft", "in_progress")})
+            out["inspections"].append(
+                {
+                    "id": str(i.id),
+                    "kind": i.kind,
+                    "status": i.status,
+                    "title": i.title,
+                    "submitted_at": i.submitted_at.isoformat() if i.submitted_at else None,
+                    "due": i.status in ("draft", "in_progress"),
+                }
+            )
     return out

@@ -3,13 +3,14 @@ freeze it, and open one rectification ticket per failed item."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 
 from checklists.answers import Answer, Answers, InstanceAnswers
 from checklists.judge import judge
 from checklists.judgement import Judgement
+from checklists.model import Responsible, Severity
 from server.inspections.models import Inspection, ItemResult
 from server.inspections.templating import template_index
 from sync.errors import Rejected
@@ -17,18 +18,27 @@ from sync.registry import ApplyContext
 
 
 async def answers_of(ctx: ApplyContext, insp: Inspection) -> tuple[Answers, dict[tuple[str, str, str], ItemResult]]:
-    rows = (await ctx.db.scalars(select(ItemResult).where(
-        ItemResult.inspection_id == insp.id, ItemResult.deleted.is_(False)))).all()
+    rows = (
+        await ctx.db.scalars(
+            select(ItemResult).where(ItemResult.inspection_id == insp.id, ItemResult.deleted.is_(False))
+        )
+    ).all()
     plain: dict[str, Answer] = {}
     instances: dict[str, dict[str, InstanceAnswers]] = {}
     by_address = {}
     for r in rows:
-        answer = Answer(value=r.value, note=r.note or "", photos=[str(p) for p in r.photos or []],
-                        severity=r.severity, responsible=r.responsible)  # type: ignore[arg-type]
+        answer = Answer(
+            value=r.value,
+            note=r.note or "",
+            photos=[str(p) for p in r.photos or []],
+            severity=cast(Severity | None, r.severity),
+            responsible=cast(Responsible | None, r.responsible),
+        )
         by_address[(r.section_key, r.instance_id, r.item_key)] = r
         if r.instance_id:
             inst = instances.setdefault(r.section_key, {}).setdefault(
-                r.instance_id, InstanceAnswers(id=r.instance_id, label=r.instance_label or "", answers={}))
+                r.instance_id, InstanceAnswers(id=r.instance_id, label=r.instance_label or "", answers={})
+            )
             inst.answers[r.item_key] = answer
         else:
             plain[r.item_key] = answer

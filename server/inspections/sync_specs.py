@@ -24,7 +24,11 @@ from sync.registry import Actor, ApplyContext, EntitySpec
 IMMUTABLE = FieldRule(Rule.immutable)
 LATEST = FieldRule(Rule.latest)
 TARGET_MODELS: dict[str, type[Any]] = {
-    "unit": Unit, "area": PublicArea, "facility": Facility, "building": Building, "project": Project,
+    "unit": Unit,
+    "area": PublicArea,
+    "facility": Facility,
+    "building": Building,
+    "project": Project,
 }
 FIELD_ROLES = frozenset({Role.admin, Role.cs_manager, Role.cs_assistant, Role.engineer})
 
@@ -94,9 +98,16 @@ class InspectionSpec(EntitySpec):
     model = Inspection
     rank = 10
     fields: ClassVar[dict[str, FieldRule]] = {
-        "kind": IMMUTABLE, "template_version_id": IMMUTABLE, "target_type": IMMUTABLE, "target_id": IMMUTABLE,
-        "parent_id": IMMUTABLE, "title": LATEST, "status": LATEST, "assignee_id": LATEST,
-        "started_at": LATEST, "finished_at": LATEST,
+        "kind": IMMUTABLE,
+        "template_version_id": IMMUTABLE,
+        "target_type": IMMUTABLE,
+        "target_id": IMMUTABLE,
+        "parent_id": IMMUTABLE,
+        "title": LATEST,
+        "status": LATEST,
+        "assignee_id": LATEST,
+        "started_at": LATEST,
+        "finished_at": LATEST,
     }
     required = ("kind", "template_version_id", "target_type", "target_id")
 
@@ -161,11 +172,18 @@ class ItemResultSpec(EntitySpec):
     model = ItemResult
     rank = 20
     fields: ClassVar[dict[str, FieldRule]] = {
-        "inspection_id": IMMUTABLE, "section_key": IMMUTABLE, "instance_id": IMMUTABLE, "item_key": IMMUTABLE,
+        "inspection_id": IMMUTABLE,
+        "section_key": IMMUTABLE,
+        "instance_id": IMMUTABLE,
+        "item_key": IMMUTABLE,
         "instance_label": LATEST,
         "value": FieldRule(Rule.fail_wins, is_failure=lambda record, value: record["is_failure"](value)),
-        "note": FieldRule(Rule.add_wins_text), "photos": FieldRule(Rule.add_wins_set),
-        "severity": LATEST, "responsible": LATEST, "location": LATEST, "answered_at": LATEST,
+        "note": FieldRule(Rule.add_wins_text),
+        "photos": FieldRule(Rule.add_wins_set),
+        "severity": LATEST,
+        "responsible": LATEST,
+        "location": LATEST,
+        "answered_at": LATEST,
     }
     required = ("inspection_id", "section_key", "item_key")
 
@@ -192,9 +210,13 @@ class ItemResultSpec(EntitySpec):
             raise Rejected(f"section_key: item '{item_key}' is in section '{ref.section.key}'", code="invalid")
         if ref.repeatable != bool(instance_id):
             raise Rejected("instance_id: required for a repeatable section, empty otherwise", code="invalid")
-        answer = Answer(value=fields.get("value", row.value if row else None),
-                        note=fields.get("note") or "", photos=[str(p) for p in fields.get("photos") or []],
-                        severity=fields.get("severity"), responsible=fields.get("responsible"))
+        answer = Answer(
+            value=fields.get("value", row.value if row else None),
+            note=fields.get("note") or "",
+            photos=[str(p) for p in fields.get("photos") or []],
+            severity=fields.get("severity"),
+            responsible=fields.get("responsible"),
+        )
         try:
             problems = check_answer(ref.item, answer, f"answers.{item_key}")
         except (TypeError, ValueError) as exc:
@@ -211,8 +233,9 @@ class ItemResultSpec(EntitySpec):
         _staff_only(ctx)
 
     def build(self, ctx: ApplyContext, key: uuid.UUID, project_id: uuid.UUID, fields: dict[str, Any]) -> Any:
-        expected = rules.item_result_id(fields["inspection_id"], fields["section_key"], fields["instance_id"],
-                                        fields["item_key"])
+        expected = rules.item_result_id(
+            fields["inspection_id"], fields["section_key"], fields["instance_id"], fields["item_key"]
+        )
         if key != expected:
             raise Rejected(f"id: an item result's id is UUIDv5 of its address; expected {expected}", code="invalid")
         return ItemResult(id=key, project_id=project_id, answered_by=ctx.actor.user_id, **fields)
@@ -245,8 +268,12 @@ class CheckpointScanSpec(EntitySpec):
     model = CheckpointScan
     rank = 30
     fields: ClassVar[dict[str, FieldRule]] = {
-        "code": IMMUTABLE, "inspection_id": IMMUTABLE, "scanned_at": IMMUTABLE,
-        "latitude": IMMUTABLE, "longitude": IMMUTABLE, "accuracy_m": IMMUTABLE,
+        "code": IMMUTABLE,
+        "inspection_id": IMMUTABLE,
+        "scanned_at": IMMUTABLE,
+        "latitude": IMMUTABLE,
+        "longitude": IMMUTABLE,
+        "accuracy_m": IMMUTABLE,
     }
     required = ("code", "scanned_at")
 
@@ -278,8 +305,16 @@ class CheckpointScanSpec(EntitySpec):
 
     def build(self, ctx: ApplyContext, key: uuid.UUID, project_id: uuid.UUID, fields: dict[str, Any]) -> Any:
         place_type, place_id, _project = ctx.cache[f"scan:{key}"]
-        return CheckpointScan(id=key, project_id=project_id, place_type=place_type, place_id=place_id,
-                              user_id=ctx.actor.user_id, device_id=ctx.device_id, received_at=ctx.now, **fields)
+        return CheckpointScan(
+            id=key,
+            project_id=project_id,
+            place_type=place_type,
+            place_id=place_id,
+            user_id=ctx.actor.user_id,
+            device_id=ctx.device_id,
+            received_at=ctx.now,
+            **fields,
+        )
 
     def scope(self, actor: Actor) -> bool:
         return bool(actor.is_staff)
@@ -298,7 +333,10 @@ class SignatureSpec(EntitySpec):
     model = Signature
     rank = 40
     fields: ClassVar[dict[str, FieldRule]] = {
-        "inspection_id": IMMUTABLE, "role": IMMUTABLE, "signer_name": IMMUTABLE, "photo_id": IMMUTABLE,
+        "inspection_id": IMMUTABLE,
+        "role": IMMUTABLE,
+        "signer_name": IMMUTABLE,
+        "photo_id": IMMUTABLE,
         "signed_at": IMMUTABLE,
     }
     required = ("inspection_id", "role", "signer_name", "signed_at")
@@ -333,8 +371,13 @@ class SignatureSpec(EntitySpec):
     async def after_apply(self, ctx: ApplyContext, row: Any, created: bool, changed: set[str]) -> None:
         insp = await ctx.db.get(Inspection, row.inspection_id)
         assert insp is not None
-        roles = set((await ctx.db.scalars(select(Signature.role).where(
-            Signature.inspection_id == insp.id, Signature.deleted.is_(False)))).all())
+        roles = set(
+            (
+                await ctx.db.scalars(
+                    select(Signature.role).where(Signature.inspection_id == insp.id, Signature.deleted.is_(False))
+                )
+            ).all()
+        )
         needed = rules.SIGNATURES_TO_SIGN.get(insp.kind, frozenset({"inspector"}))
         if needed <= roles and insp.status != "signed":
             insp.status = "signed"

@@ -145,8 +145,14 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
 def sync_error_handler(request: Request[Any, Any, Any], exc: SyncError) -> Response[Any]:
     path = request.url.path
     if isinstance(exc, UnsupportedProtocol):
-        return problem(426, "Upgrade required", str(exc), "upgrade-required", instance=path,
-                       supported={"min": exc.supported[0], "max": exc.supported[1]})
+        return problem(
+            426,
+            "Upgrade required",
+            str(exc),
+            "upgrade-required",
+            instance=path,
+            supported={"min": exc.supported[0], "max": exc.supported[1]},
+        )
     if isinstance(exc, MutationGap):
         return problem(409, "Mutation gap", str(exc), "mutation-gap", instance=path, expected=exc.expected)
     return problem(422, "Invalid sync request", str(exc), "invalid-sync", instance=path)

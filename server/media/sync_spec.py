@@ -23,8 +23,12 @@ from sync.merge import FieldRule
 from sync.registry import Actor, ApplyContext, EntitySpec
 
 OWNER_MODELS: dict[str, type[Any]] = {
-    "inspection": Inspection, "item_result": ItemResult, "checkpoint_scan": CheckpointScan,
-    "signature": Signature, "ticket": Ticket, "ticket_event": TicketEvent,
+    "inspection": Inspection,
+    "item_result": ItemResult,
+    "checkpoint_scan": CheckpointScan,
+    "signature": Signature,
+    "ticket": Ticket,
+    "ticket_event": TicketEvent,
 }
 TICKET_OWNERS = frozenset({"ticket", "ticket_event"})
 
@@ -55,8 +59,12 @@ class PhotoSpec(EntitySpec):
     model = Photo
     rank = 70
     fields: ClassVar[dict[str, FieldRule]] = {
-        "owner_type": IMMUTABLE, "owner_id": IMMUTABLE, "sha256": IMMUTABLE, "byte_size": IMMUTABLE,
-        "content_type": IMMUTABLE, "taken_at": IMMUTABLE,
+        "owner_type": IMMUTABLE,
+        "owner_id": IMMUTABLE,
+        "sha256": IMMUTABLE,
+        "byte_size": IMMUTABLE,
+        "content_type": IMMUTABLE,
+        "taken_at": IMMUTABLE,
     }
     required = ("owner_type", "owner_id")
 
@@ -73,8 +81,9 @@ class PhotoSpec(EntitySpec):
         if fields.get("owner_id") is not None:
             fields["owner_id"] = _uuid(fields["owner_id"], "owner_id")
         sha = fields.get("sha256")
-        if sha is not None and (not isinstance(sha, str) or len(sha) != 64 or not all(c in "0123456789abcdef"
-                                                                                       for c in sha)):
+        if sha is not None and (
+            not isinstance(sha, str) or len(sha) != 64 or not all(c in "0123456789abcdef" for c in sha)
+        ):
             raise Rejected("sha256: 64 lowercase hex digits", code="invalid")
         if "taken_at" in fields:
             fields["taken_at"] = _when(fields["taken_at"], "taken_at")
@@ -103,9 +112,11 @@ class PhotoSpec(EntitySpec):
         assert not isinstance(visible, bool)
         tickets = select(Ticket.id).where(visible)
         events = select(TicketEvent.id).where(TicketEvent.ticket_id.in_(tickets))
-        return or_(Photo.uploaded_by == actor.user_id,
-                   and_(Photo.owner_type == "ticket", Photo.owner_id.in_(tickets)),
-                   and_(Photo.owner_type == "ticket_event", Photo.owner_id.in_(events)))
+        return or_(
+            Photo.uploaded_by == actor.user_id,
+            and_(Photo.owner_type == "ticket", Photo.owner_id.in_(tickets)),
+            and_(Photo.owner_type == "ticket_event", Photo.owner_id.in_(events)),
+        )
 
 
 async def owner_in_project(db: AsyncSession, principal: Principal, photo: Photo) -> bool:

@@ -25,6 +25,7 @@ class Project(Synced, IdMixin, TimestampMixin, Base):
         kwargs.setdefault("id", new_id())
         kwargs.setdefault("project_id", kwargs["id"])
         super().__init__(**kwargs)
+
     company_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"), index=True)
     developer_org_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organisations.id"))
     name: Mapped[str] = mapped_column(String(200))

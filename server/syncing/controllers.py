@@ -22,12 +22,19 @@ class SyncController(Controller):
     tags = ["sync 同步"]  # noqa: RUF012
 
     @post("/push", status_code=200, summary="Apply a device's mutations exactly once 上传变更")
-    async def push(self, data: JSONBody[PushRequest], db: DB, principal: CurrentUser,
-                   request: Request[Any, Any, Any]) -> PushResponse:
+    async def push(
+        self, data: JSONBody[PushRequest], db: DB, principal: CurrentUser, request: Request[Any, Any, Any]
+    ) -> PushResponse:
         db.sync_session.info[ACTOR_KEY] = principal  # every write of this push is audited
         return await push(db, registry(), principal, principal.device_id, data)
 
     @post("/pull", status_code=200, summary="Changes since a cursor, page by page 拉取变更")
     async def pull(self, data: JSONBody[PullRequest], db: DB, principal: CurrentUser) -> PullResponse:
-        return await pull(db, registry(), principal, principal.device_id, data,
-                          templates=await template_refs(db, principal.company_id))
+        return await pull(
+            db,
+            registry(),
+            principal,
+            principal.device_id,
+            data,
+            templates=await template_refs(db, principal.company_id),
+        )

@@ -12,5 +12,4 @@ from sync.protocol import TemplateRef
 
 async def template_refs(db: AsyncSession, company_id: uuid.UUID) -> list[TemplateRef]:
     """The newest version of each template the caller's company uses."""
-    return [TemplateRef(id=v.id, key=v.key, content_hash=v.content_hash)
-            for v in await latest_versions(db, company_id)]
+    return [TemplateRef(id=v.id, key=v.key, content_hash=v.content_hash) for v in await latest_versions(db, company_id)]

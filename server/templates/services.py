@@ -68,12 +68,16 @@ async def template_for_version(
 
 
 async def _by_hash(db: AsyncSession, digest: str, company_id: uuid.UUID | None) -> TemplateVersion | None:
-    return await db.scalar(select(TemplateVersion).where(
-        TemplateVersion.content_hash == digest, visible_to(company_id)).order_by(TemplateVersion.company_key))
+    return await db.scalar(
+        select(TemplateVersion)
+        .where(TemplateVersion.content_hash == digest, visible_to(company_id))
+        .order_by(TemplateVersion.company_key)
+    )
 
 
-async def publish(db: AsyncSession, template: Template, published_by: uuid.UUID | None = None,
-                  company_id: uuid.UUID | None = None) -> TemplateVersion:
+async def publish(
+    db: AsyncSession, template: Template, published_by: uuid.UUID | None = None, company_id: uuid.UUID | None = None
+) -> TemplateVersion:
     """Publish `template` (for one company, or bundled for all when `company_id`
     is None) unless a version with the same content is visible; either way return
     that version. Does not commit."""
@@ -89,8 +93,9 @@ async def _publish(
         existing = await _by_hash(db, digest, company_id)
         if existing is not None:
             return existing, False
-        newest = await db.scalar(select(func.max(TemplateVersion.number)).where(
-            TemplateVersion.key == template.key, visible_to(company_id)))
+        newest = await db.scalar(
+            select(func.max(TemplateVersion.number)).where(TemplateVersion.key == template.key, visible_to(company_id))
+        )
         version = TemplateVersion(
             company_key=company_key(company_id),
             key=template.key,
@@ -142,8 +147,11 @@ async def latest_versions(db: AsyncSession, company_id: uuid.UUID | None = None)
 
 async def list_templates(db: AsyncSession, company_id: uuid.UUID | None) -> list[list[TemplateVersion]]:
     """Every template key's versions this company may use, newest first; keys in alphabetical order."""
-    rows = await db.scalars(select(TemplateVersion).where(visible_to(company_id))
-                            .order_by(TemplateVersion.key, TemplateVersion.number.desc()))
+    rows = await db.scalars(
+        select(TemplateVersion)
+        .where(visible_to(company_id))
+        .order_by(TemplateVersion.key, TemplateVersion.number.desc())
+    )
     by_key: dict[str, list[TemplateVersion]] = defaultdict(list)
     for row in rows:
         by_key[row.key].append(row)
@@ -151,8 +159,11 @@ async def list_templates(db: AsyncSession, company_id: uuid.UUID | None) -> list
 
 
 async def versions_of(db: AsyncSession, key: str, company_id: uuid.UUID | None) -> list[TemplateVersion]:
-    stmt = (select(TemplateVersion).where(TemplateVersion.key == key, visible_to(company_id))
-            .order_by(TemplateVersion.number.desc()))
+    stmt = (
+        select(TemplateVersion)
+        .where(TemplateVersion.key == key, visible_to(company_id))
+        .order_by(TemplateVersion.number.desc())
+    )
     versions = list((await db.scalars(stmt)).all())
     if not versions:
         raise NotFound(f"no template '{key}'")
@@ -160,8 +171,7 @@ async def versions_of(db: AsyncSession, key: str, company_id: uuid.UUID | None) 
 
 
 async def get_version(db: AsyncSession, version_id: uuid.UUID, company_id: uuid.UUID | None) -> TemplateVersion:
-    version = await db.scalar(select(TemplateVersion).where(TemplateVersion.id == version_id,
-                                                            visible_to(company_id)))
+    version = await db.scalar(select(TemplateVersion).where(TemplateVersion.id == version_id, visible_to(company_id)))
     if version is None:
         raise NotFound("template version not found")
     return version
@@ -208,7 +218,8 @@ async def publish_version(db: AsyncSession, actor: Principal, template: Template
     Returns the version and whether it is new (identical content is not published twice)."""
     actor.require_role(Role.admin)
     newest = await db.scalar(
-        select(TemplateVersion).where(TemplateVersion.key == template.key, visible_to(actor.company_id))
+        select(TemplateVersion)
+        .where(TemplateVersion.key == template.key, visible_to(actor.company_id))
         .order_by(TemplateVersion.number.desc())
     )
     if newest is not None:

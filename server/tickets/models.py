@@ -23,7 +23,8 @@ class Ticket(Synced, TimestampMixin, Base):
     project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
     inspection_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("inspections.id", ondelete="SET NULL"))
     item_result_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("item_results.id", ondelete="SET NULL"), unique=True)
+        ForeignKey("item_results.id", ondelete="SET NULL"), unique=True
+    )
     item_key: Mapped[str | None] = mapped_column(String(80))
     #: inspection | manual
     source: Mapped[str] = mapped_column(String(20))

@@ -60,21 +60,40 @@ async def open_tickets_for(ctx: ApplyContext, insp: Inspection, judgement: Judge
             continue
         responsible = failure.responsible or "engineering"
         values: dict[str, Any] = {
-            "id": ticket_id_for(result.id), "project_id": insp.project_id, "inspection_id": insp.id,
+            "id": ticket_id_for(result.id),
+            "project_id": insp.project_id,
+            "inspection_id": insp.id,
             "item_result_id": result.id,
-            "item_key": failure.item, "source": "inspection",
+            "item_key": failure.item,
+            "source": "inspection",
             "title": f"{failure.label.zh} / {failure.label.en}"[:300],
-            "description": failure.note or None, "target_type": insp.target_type, "target_id": insp.target_id,
-            "location": result.location, "severity": failure.severity, "responsible": responsible,
+            "description": failure.note or None,
+            "target_type": insp.target_type,
+            "target_id": insp.target_id,
+            "location": result.location,
+            "severity": failure.severity,
+            "responsible": responsible,
             "responsible_org_id": project.developer_org_id if project and responsible == "developer" else None,
-            "status": "open", "photos": list(failure.photos), "opened_by": None, "version": 0,
-            "created_at": ctx.now, "updated_at": ctx.now, "deleted": False,
+            "status": "open",
+            "photos": list(failure.photos),
+            "opened_by": None,
+            "version": 0,
+            "created_at": ctx.now,
+            "updated_at": ctx.now,
+            "deleted": False,
         }
         if not await _insert_once(ctx, values):
             continue  # already open for this item: exactly once
         tid: uuid.UUID = values["id"]
         stamping.touch(ctx.db.sync_session, Ticket.__table__, insp.project_id, {tid})
-        record(ctx.db, cast(Principal, ctx.actor), "open", "ticket", tid, after=msgspec.to_builtins(values),
-               project_id=insp.project_id)
+        record(
+            ctx.db,
+            cast(Principal, ctx.actor),
+            "open",
+            "ticket",
+            tid,
+            after=msgspec.to_builtins(values),
+            project_id=insp.project_id,
+        )
         opened += 1
     return opened

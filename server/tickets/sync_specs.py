@@ -35,8 +35,14 @@ class TicketSpec(EntitySpec):
     model = Ticket
     rank = 50
     fields: ClassVar[dict[str, FieldRule]] = {
-        "title": LATEST, "description": FieldRule(Rule.add_wins_text), "severity": LATEST, "responsible": LATEST,
-        "target_type": IMMUTABLE, "target_id": IMMUTABLE, "location": LATEST, "due_date": LATEST,
+        "title": LATEST,
+        "description": FieldRule(Rule.add_wins_text),
+        "severity": LATEST,
+        "responsible": LATEST,
+        "target_type": IMMUTABLE,
+        "target_id": IMMUTABLE,
+        "location": LATEST,
+        "due_date": LATEST,
         "photos": FieldRule(Rule.add_wins_set),
     }
     required = ("title", "severity", "responsible", "target_type", "target_id")
@@ -62,12 +68,14 @@ class TicketSpec(EntitySpec):
 
     async def authorize(self, ctx: ApplyContext, row: Any, fields: dict[str, Any]) -> None:
         if ctx.actor.role not in FIELD_ROLES:
-            raise Rejected("only the property company's staff open or edit tickets; report with an event",
-                           code="forbidden")
+            raise Rejected(
+                "only the property company's staff open or edit tickets; report with an event", code="forbidden"
+            )
 
     def build(self, ctx: ApplyContext, key: uuid.UUID, project_id: uuid.UUID, fields: dict[str, Any]) -> Any:
-        return Ticket(id=key, project_id=project_id, source="manual", status="open", opened_by=ctx.actor.user_id,
-                      **fields)
+        return Ticket(
+            id=key, project_id=project_id, source="manual", status="open", opened_by=ctx.actor.user_id, **fields
+        )
 
     def frozen_reason(self, row: Any) -> str | None:
         return "the ticket is closed; the edit is kept for review" if row.status == "closed" else None
@@ -81,7 +89,11 @@ class TicketEventSpec(EntitySpec):
     model = TicketEvent
     rank = 60
     fields: ClassVar[dict[str, FieldRule]] = {
-        "ticket_id": IMMUTABLE, "kind": IMMUTABLE, "note": IMMUTABLE, "photos": IMMUTABLE, "data": IMMUTABLE,
+        "ticket_id": IMMUTABLE,
+        "kind": IMMUTABLE,
+        "note": IMMUTABLE,
+        "photos": IMMUTABLE,
+        "data": IMMUTABLE,
         "at": IMMUTABLE,
     }
     required = ("ticket_id", "kind")
@@ -132,9 +144,19 @@ class TicketEventSpec(EntitySpec):
             # Recorded, not applied: e.g. a fix reported offline after the ticket closed.
             row.outcome = "refused"
             cid = await record_conflict(
-                ctx, "ticket", ticket.id, ticket.project_id, "status", kind="event_refused",
-                server_value=ticket.status, incoming_value=row.kind, base_value=None, merged_value=ticket.status,
-                flagged=True, note=f"{row.kind} does not apply to a {ticket.status} ticket")
+                ctx,
+                "ticket",
+                ticket.id,
+                ticket.project_id,
+                "status",
+                kind="event_refused",
+                server_value=ticket.status,
+                incoming_value=row.kind,
+                base_value=None,
+                merged_value=ticket.status,
+                flagged=True,
+                note=f"{row.kind} does not apply to a {ticket.status} ticket",
+            )
             ctx.conflict_ids.append(cid)
             return
         if row.kind == "assign":

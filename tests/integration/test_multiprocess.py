@@ -35,18 +35,29 @@ def free_port() -> int:
 
 @pytest.fixture
 def two_servers(settings: Settings, tmp_path: Path) -> Iterator[list[str]]:
-    env = {**os.environ, "FIELDROUND_DATABASE_URL": settings.database_url, "FIELDROUND_VAR_DIR": str(tmp_path / "v"),
-           "FIELDROUND_SECRET_KEY": settings.secret_key, "FIELDROUND_EMBEDDED_WORKER": "0",
-           "FIELDROUND_STORAGE_URL": settings.storage_url}
+    env = {
+        **os.environ,
+        "FIELDROUND_DATABASE_URL": settings.database_url,
+        "FIELDROUND_VAR_DIR": str(tmp_path / "v"),
+        "FIELDROUND_SECRET_KEY": settings.secret_key,
+        "FIELDROUND_EMBEDDED_WORKER": "0",
+        "FIELDROUND_STORAGE_URL": settings.storage_url,
+    }
     procs, urls, logs = [], [], []
     for i in range(2):
         port = free_port()
         log = tmp_path / f"server{i}.log"
         logs.append(log)
         with log.open("wb") as out:
-            procs.append(subprocess.Popen(
-                [sys.executable, "-m", "server.cli", "serve", "--port", str(port)], cwd=ROOT, env=env,
-                stdout=out, stderr=subprocess.STDOUT))
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+            )
         urls.append(f"http://127.0.0.1:{port}")
     try:
         deadline = time.monotonic() + 60
@@ -74,8 +85,7 @@ def two_servers(settings: Settings, tmp_path: Path) -> Iterator[list[str]]:
 
 
 async def http_device(http: httpx.AsyncClient, username: str, password: str, device_id: str) -> SyncClient:
-    resp = await http.post("/api/auth/login", json={"username": username, "password": password,
-                                                    "device_id": device_id})
+    resp = await http.post("/api/auth/login", json={"username": username, "password": password, "device_id": device_id})
     assert resp.status_code == 201, resp.text
     headers = {"Authorization": f"Bearer {resp.json()['access_token']}"}
 
@@ -92,8 +102,10 @@ async def test_two_processes_submitting_one_failure_open_one_ticket(
     tv = await publish_small_template(db)
     unit_id = (await db.scalars(select(Unit.id).limit(1))).one()
     await db.commit()
-    async with httpx.AsyncClient(base_url=two_servers[0], timeout=30) as h1, \
-            httpx.AsyncClient(base_url=two_servers[1], timeout=30) as h2:
+    async with (
+        httpx.AsyncClient(base_url=two_servers[0], timeout=30) as h1,
+        httpx.AsyncClient(base_url=two_servers[1], timeout=30) as h2,
+    ):
         a = await http_device(h1, "engineer", demo["password"], "pad-a")
         b = await http_device(h2, "cs_manager", demo["password"], "pad-b")
         for round_no in range(3):

@@ -32,20 +32,27 @@ async def setup(client: Any, demo: dict[str, Any], db: Any) -> dict[str, Any]:
     return {"tv": tv, "unit_id": unit.id, "pw": demo["password"], "demo": demo}
 
 
-async def test_photo_metadata_syncs_and_shows_pending_until_bytes_arrive(client: Any, db: Any,
-                                                                         setup: dict[str, Any]) -> None:
+async def test_photo_metadata_syncs_and_shows_pending_until_bytes_arrive(
+    client: Any, db: Any, setup: dict[str, Any]
+) -> None:
     a = await device(client, "engineer", setup["pw"], "pad-a")
     insp = new_inspection(a, setup["tv"], setup["unit_id"])
     data = jpeg()
     photo_id = uuid.uuid4()
     rid = answer(a, insp, "door", value="fail", photos=[str(photo_id)])
-    a.put("photo", photo_id, owner_type="item_result", owner_id=str(rid),
-          sha256=hashlib.sha256(data).hexdigest(), byte_size=len(data), content_type="image/jpeg")
+    a.put(
+        "photo",
+        photo_id,
+        owner_type="item_result",
+        owner_id=str(rid),
+        sha256=hashlib.sha256(data).hexdigest(),
+        byte_size=len(data),
+        content_type="image/jpeg",
+    )
     await a.sync()
     assert a.replica["photo"][str(photo_id)]["status"] == "pending"
     headers = await auth_headers(client, "engineer", setup["pw"], "pad-a")
-    resp = await client.put(f"/api/photos/{photo_id}", content=data,
-                            headers={**headers, "Content-Type": "image/jpeg"})
+    resp = await client.put(f"/api/photos/{photo_id}", content=data, headers={**headers, "Content-Type": "image/jpeg"})
     assert resp.status_code == 201, resp.text
     await a.pull()
     assert a.replica["photo"][str(photo_id)]["status"] in {"stored", "ready"}
@@ -64,11 +71,20 @@ async def test_bytes_before_metadata_then_sync_agrees(client: Any, db: Any, setu
     photo_id = uuid.uuid4()
     headers = await auth_headers(client, "engineer", setup["pw"], "pad-a")
     project = setup["demo"]["project"].id
-    resp = await client.put(f"/api/photos/{photo_id}?project={project}&owner_type=item_result&owner_id={rid}",
-                            content=data, headers={**headers, "Content-Type": "image/jpeg"})
+    resp = await client.put(
+        f"/api/photos/{photo_id}?project={project}&owner_type=item_result&owner_id={rid}",
+        content=data,
+        headers={**headers, "Content-Type": "image/jpeg"},
+    )
     assert resp.status_code == 201, resp.text
-    a.put("photo", photo_id, owner_type="item_result", owner_id=str(rid),
-          sha256=hashlib.sha256(data).hexdigest(), byte_size=len(data))
+    a.put(
+        "photo",
+        photo_id,
+        owner_type="item_result",
+        owner_id=str(rid),
+        sha256=hashlib.sha256(data).hexdigest(),
+        byte_size=len(data),
+    )
     res = await a.push()
     assert res[-1].status == "applied"
     # A metadata row that contradicts the stored bytes is refused.
@@ -92,8 +108,13 @@ async def test_contractor_sees_photos_of_its_tickets_only(client: Any, db: Any, 
     window_ticket = next(k for k, t in eng.replica["ticket"].items() if t["item_key"] == "window")
     contractor = setup["demo"]["users"]["contractor"]
     mgr = await device(client, "cs_manager", setup["pw"], "desk")
-    mgr.put("ticket_event", uuid.uuid4(), ticket_id=window_ticket, kind="assign",
-            data={"assignee_org_id": str(contractor.org_id)})
+    mgr.put(
+        "ticket_event",
+        uuid.uuid4(),
+        ticket_id=window_ticket,
+        kind="assign",
+        data={"assignee_org_id": str(contractor.org_id)},
+    )
     await mgr.push()
     con = await device(client, "contractor", setup["pw"], "pad-c")
     await con.pull()

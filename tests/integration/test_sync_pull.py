@@ -26,15 +26,17 @@ async def setup(client: Any, demo: dict[str, Any], db: Any) -> dict[str, Any]:
     return {"tv": tv, "unit": unit, "pw": demo["password"], "demo": demo}
 
 
-async def test_first_pull_brings_the_whole_project_in_bounded_pages(client: Any, db: Any,
-                                                                    setup: dict[str, Any]) -> None:
+async def test_first_pull_brings_the_whole_project_in_bounded_pages(
+    client: Any, db: Any, setup: dict[str, Any]
+) -> None:
     dev = await device(client, "engineer", setup["pw"], "pad-a")
     pages: list[int] = []
     cursor = None
     seen: list[str] = []
     while True:
-        status, body = await dev.transport("/api/sync/pull", {"protocol": 2, "device_id": "pad-a",
-                                                              "cursor": cursor, "max_bytes": 16_384})
+        status, body = await dev.transport(
+            "/api/sync/pull", {"protocol": 2, "device_id": "pad-a", "cursor": cursor, "max_bytes": 16_384}
+        )
         assert status == 200
         pages.append(len(msgspec.json.encode(body["changes"])))
         seen += [c["id"] for c in body["changes"]]
@@ -65,8 +67,9 @@ async def test_personal_data_only_to_roles_that_need_it(client: Any, setup: dict
     assert "owner_phone" not in con.replica["unit"][uid]
 
 
-async def test_deletes_reach_offline_devices_and_edits_do_not_resurrect(client: Any, db: Any,
-                                                                        setup: dict[str, Any]) -> None:
+async def test_deletes_reach_offline_devices_and_edits_do_not_resurrect(
+    client: Any, db: Any, setup: dict[str, Any]
+) -> None:
     a = await device(client, "engineer", setup["pw"], "pad-a")
     b = await device(client, "cs_assistant", setup["pw"], "pad-b")
     insp = new_inspection(a, setup["tv"], setup["unit"].id)
@@ -105,8 +108,9 @@ async def test_a_cursor_older_than_the_horizon_gets_a_reset(client: Any, db: Any
     await db.rollback()
     assert (await client.delete(f"/api/units/{victim_id}", headers=headers)).status_code == 204
     # Another writer moves the clock on, then the tombstone is purged.
-    assert (await client.patch(f"/api/units/{unit_id}", json={"layout": "三室两厅"},
-                               headers=headers)).status_code == 200
+    assert (
+        await client.patch(f"/api/units/{unit_id}", json={"layout": "三室两厅"}, headers=headers)
+    ).status_code == 200
     report = await purge_tombstones(db, datetime.now(UTC) + timedelta(seconds=1))
     assert report["tombstones"] == 1
     status, body = await a.transport("/api/sync/pull", {"protocol": 2, "device_id": "pad-a", "cursor": old_cursor})
@@ -119,8 +123,9 @@ async def test_a_cursor_older_than_the_horizon_gets_a_reset(client: Any, db: Any
     assert a.replica["unit"][str(unit_id)]["layout"] == "三室两厅"
 
 
-async def test_scope_grant_brings_a_project_whole_and_withdrawal_removes_it(client: Any, db: Any,
-                                                                            setup: dict[str, Any]) -> None:
+async def test_scope_grant_brings_a_project_whole_and_withdrawal_removes_it(
+    client: Any, db: Any, setup: dict[str, Any]
+) -> None:
     admin = await auth_headers(client, "admin", setup["pw"], "desk")
     resp = await client.post("/api/projects", json={"name": "新项目 New Estate"}, headers=admin)
     assert resp.status_code == 201
@@ -129,23 +134,24 @@ async def test_scope_grant_brings_a_project_whole_and_withdrawal_removes_it(clie
     b = await client.post("/api/buildings", json={"project_id": pid, "name": "A座"}, headers=admin)
     assert b.status_code == 201
     for room in ("101", "102"):
-        r = await client.post("/api/units", json={"building_id": b.json()["id"], "floor": 1, "room_no": room},
-                              headers=admin)
+        r = await client.post(
+            "/api/units", json={"building_id": b.json()["id"], "floor": 1, "room_no": room}, headers=admin
+        )
         assert r.status_code == 201
     eng = await device(client, "engineer", setup["pw"], "pad-e")
     await eng.pull()
     assert pid not in eng.projects
     engineer_id = setup["demo"]["users"]["engineer"].id
-    assert (await client.post(f"/api/projects/{pid}/members", json={"user_id": str(engineer_id)},
-                              headers=admin)).status_code == 201
+    assert (
+        await client.post(f"/api/projects/{pid}/members", json={"user_id": str(engineer_id)}, headers=admin)
+    ).status_code == 201
     await eng.pull()
     assert pid in eng.projects
     assert sum(1 for k, p in eng.project_of.items() if p == pid and k[0] == "unit") == 2
     assert eng.replica["project"][pid]["name"] == "新项目 New Estate"
     # A push into the project works; then the grant is withdrawn.
     assert (await client.delete(f"/api/projects/{pid}/members/{engineer_id}", headers=admin)).status_code == 204
-    status, body = await eng.transport("/api/sync/pull", {"protocol": 2, "device_id": "pad-e",
-                                                          "cursor": eng.cursor})
+    status, body = await eng.transport("/api/sync/pull", {"protocol": 2, "device_id": "pad-e", "cursor": eng.cursor})
     assert status == 200
     assert body["removed_projects"] == [pid]
     await eng.pull()
@@ -153,8 +159,9 @@ async def test_scope_grant_brings_a_project_whole_and_withdrawal_removes_it(clie
     assert not any(p == pid for p in eng.project_of.values())
 
 
-async def test_push_outside_scope_is_rejected_and_the_queue_goes_on(client: Any, db: Any,
-                                                                    setup: dict[str, Any]) -> None:
+async def test_push_outside_scope_is_rejected_and_the_queue_goes_on(
+    client: Any, db: Any, setup: dict[str, Any]
+) -> None:
     other = await other_company(db, "x-password-1")
     a = await device(client, "engineer", setup["pw"], "pad-a")
     new_inspection(a, setup["tv"], other["unit"].id)  # another company's unit
@@ -184,8 +191,13 @@ async def test_contractor_sees_only_its_own_tickets(client: Any, db: Any, setup:
     door_ticket = next(k for k, t in tickets.items() if t["item_key"] == "door")
     import uuid as _uuid
 
-    mgr.put("ticket_event", _uuid.uuid4(), ticket_id=window_ticket, kind="assign",
-            data={"assignee_org_id": str(contractor.org_id)})
+    mgr.put(
+        "ticket_event",
+        _uuid.uuid4(),
+        ticket_id=window_ticket,
+        kind="assign",
+        data={"assignee_org_id": str(contractor.org_id)},
+    )
     assert (await mgr.push())[0].status == "applied"
     con = await device(client, "contractor", setup["pw"], "pad-c")
     dev = await device(client, "developer_rep", setup["pw"], "pad-d")
@@ -205,15 +217,21 @@ async def test_contractor_sees_only_its_own_tickets(client: Any, db: Any, setup:
     assert con.replica["ticket"][window_ticket]["status"] == "fixed"
     # Another contractor's ticket never shows, and re-assigning away removes it from this one.
     mgr.put("ticket_event", _uuid.uuid4(), ticket_id=window_ticket, kind="verify_fail")
-    mgr.put("ticket_event", _uuid.uuid4(), ticket_id=window_ticket, kind="assign",
-            data={"assignee_org_id": str(setup["demo"]["users"]["developer_rep"].org_id)})
+    mgr.put(
+        "ticket_event",
+        _uuid.uuid4(),
+        ticket_id=window_ticket,
+        kind="assign",
+        data={"assignee_org_id": str(setup["demo"]["users"]["developer_rep"].org_id)},
+    )
     await mgr.sync()
     await con.pull()
     assert window_ticket not in con.replica.get("ticket", {})
 
 
-async def test_writers_committing_out_of_order_never_make_a_pull_skip(client: Any, db: Any, settings: Any,
-                                                                      setup: dict[str, Any]) -> None:
+async def test_writers_committing_out_of_order_never_make_a_pull_skip(
+    client: Any, db: Any, settings: Any, setup: dict[str, Any]
+) -> None:
     """Two real connections: the first to start writing commits last. Pulls run in
     between; the device must end with every row."""
     from server.db.engine import create_engine, create_session_factory
@@ -258,8 +276,7 @@ async def test_writers_committing_out_of_order_never_make_a_pull_skip(client: An
         await engine.dispose()
 
 
-async def test_a_pull_never_reports_a_mutation_without_its_effects(client: Any, db: Any,
-                                                                   setup: dict[str, Any]) -> None:
+async def test_a_pull_never_reports_a_mutation_without_its_effects(client: Any, db: Any, setup: dict[str, Any]) -> None:
     a = await device(client, "engineer", setup["pw"], "pad-a")
     watcher = await device(client, "engineer", setup["pw"], "pad-a")  # the same tablet, a second request
     for i in range(40):

@@ -69,8 +69,13 @@ async def test_pass_versus_fail_keeps_the_failure_flags_and_records_conflict(
     assert row.value == "fail"
     assert row.needs_review is True
     c = (await db.execute(select(conflicts).where(conflicts.c.entity_id == rid))).one()
-    assert (c.field, c.kind, c.server_value, c.incoming_value, c.status) == ("value", "failure_kept", "fail",
-                                                                             "pass", "open")
+    assert (c.field, c.kind, c.server_value, c.incoming_value, c.status) == (
+        "value",
+        "failure_kept",
+        "fail",
+        "pass",
+        "open",
+    )
     assert c.device_id == "pad-b"
     # The other order: the failure arrives second over a stale pass → failure wins, recorded.
     rid2 = answer(a, insp, "door", value="pass")
@@ -181,8 +186,11 @@ async def test_gap_is_refused_duplicates_ignored_bad_mutation_does_not_block(
     insp = new_inspection(a, setup["tv"], setup["unit"].id)  # 1
     answer(a, insp, "door", value="maybe")  # 2: not a pass/fail value → rejected
     answer(a, insp, "window", value="pass")  # 3: fine
-    body = {"protocol": 2, "device_id": "pad-a",
-            "mutations": [{"id": 3, "op": "put", "entity": "inspection", "key": str(insp), "fields": {}}]}
+    body = {
+        "protocol": 2,
+        "device_id": "pad-a",
+        "mutations": [{"id": 3, "op": "put", "entity": "inspection", "key": str(insp), "fields": {}}],
+    }
     # k+2 before k+1: refused, nothing applied.
     status, data = await a.transport("/api/sync/push", body)
     assert status == 409
@@ -191,8 +199,14 @@ async def test_gap_is_refused_duplicates_ignored_bad_mutation_does_not_block(
     assert [(r.id, r.status) for r in res] == [(1, "applied"), (2, "rejected"), (3, "applied")]
     assert "door" in (res[1].reason or "") or "value" in (res[1].reason or "")
     # A duplicate batch is answered from the records, not applied again.
-    status, data = await a.transport("/api/sync/push", {"protocol": 2, "device_id": "pad-a", "mutations": [
-        {"id": 2, "op": "put", "entity": "item_result", "key": str(insp), "fields": {"value": "x"}}]})
+    status, data = await a.transport(
+        "/api/sync/push",
+        {
+            "protocol": 2,
+            "device_id": "pad-a",
+            "mutations": [{"id": 2, "op": "put", "entity": "item_result", "key": str(insp), "fields": {"value": "x"}}],
+        },
+    )
     assert status == 200
     assert data["results"] == [{"id": 2, "status": "rejected", "reason": res[1].reason, "code": res[1].code}]
     assert data["last_mutation_id"] == 3
@@ -201,8 +215,11 @@ async def test_gap_is_refused_duplicates_ignored_bad_mutation_does_not_block(
 async def test_unsupported_protocol_is_426_and_applies_nothing(client: Any, db: Any, setup: dict[str, Any]) -> None:
     a = await device(client, "engineer", setup["pw"], "pad-a")
     insp = new_inspection(a, setup["tv"], setup["unit"].id)
-    body = {"protocol": 99, "device_id": "pad-a", "mutations": [
-        {"id": 1, "op": "put", "entity": "inspection", "key": str(insp), "fields": a.outbox[0].fields}]}
+    body = {
+        "protocol": 99,
+        "device_id": "pad-a",
+        "mutations": [{"id": 1, "op": "put", "entity": "inspection", "key": str(insp), "fields": a.outbox[0].fields}],
+    }
     status, data = await a.transport("/api/sync/push", body)
     assert status == 426
     assert data["supported"] == {"min": 1, "max": 2}
@@ -236,8 +253,7 @@ async def test_submitted_inspection_refuses_late_edits_but_keeps_them(
     assert res[-1].status == "conflict" and res[-1].code == "late_edit"
     await db.rollback()
     assert (await db.get(ItemResult, rid)).value == "pass"
-    kept = (await db.execute(select(conflicts).where(conflicts.c.entity_id == rid,
-                                                     conflicts.c.field == "value"))).one()
+    kept = (await db.execute(select(conflicts).where(conflicts.c.entity_id == rid, conflicts.c.field == "value"))).one()
     assert kept.incoming_value == "fail" and kept.kind == "late_edit" and kept.status == "open"
     # A manager resolves it by taking the device's value: the defect now counts,
     # a ticket opens, and the resolution syncs to every device.
@@ -261,10 +277,12 @@ async def test_device_clocks_do_not_change_merge_results(client: Any, db: Any, s
 
     outcomes = []
     for skew_a, skew_b in [(timedelta(0), timedelta(0)), (timedelta(days=365), timedelta(days=-1))]:
-        a = await device(client, "engineer", setup["pw"], f"pad-a{skew_a.days}",
-                         clock=lambda s=skew_a: datetime.now(UTC) + s)
-        b = await device(client, "cs_manager", setup["pw"], f"pad-b{skew_a.days}",
-                         clock=lambda s=skew_b: datetime.now(UTC) + s)
+        a = await device(
+            client, "engineer", setup["pw"], f"pad-a{skew_a.days}", clock=lambda s=skew_a: datetime.now(UTC) + s
+        )
+        b = await device(
+            client, "cs_manager", setup["pw"], f"pad-b{skew_a.days}", clock=lambda s=skew_b: datetime.now(UTC) + s
+        )
         insp = new_inspection(a, setup["tv"], setup["unit"].id)
         rid = answer(a, insp, "flatness", value=2)
         await a.sync()

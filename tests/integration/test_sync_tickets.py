@@ -174,8 +174,15 @@ async def test_a_manual_ticket_squatting_the_derived_id_does_not_suppress_the_re
     fill_passing(a, insp)
     answer(a, insp, "window", value="fail")
     squatted = ticket_id_for(item_result_id(insp, "main", "", "window"))
-    a.put("ticket", squatted, title="手工单 manual", severity="general", responsible="cleaning",
-          target_type="unit", target_id=str(setup["unit_id"]))
+    a.put(
+        "ticket",
+        squatted,
+        title="手工单 manual",
+        severity="general",
+        responsible="cleaning",
+        target_type="unit",
+        target_id=str(setup["unit_id"]),
+    )
     a.submit("inspection", insp)
     await a.sync()
     found = await tickets(db)
@@ -195,8 +202,9 @@ async def test_sync_writes_are_audited(client: Any, db: Any, setup: dict[str, An
     a.put("item_result", rid, value="maybe")  # rejected: leaves no audit entry
     await a.push()
     await db.rollback()
-    entries = (await db.scalars(select(AuditEntry).where(AuditEntry.entity_id == str(rid))
-                                .order_by(AuditEntry.at))).all()
+    entries = (
+        await db.scalars(select(AuditEntry).where(AuditEntry.entity_id == str(rid)).order_by(AuditEntry.at))
+    ).all()
     assert [e.action for e in entries] == ["create", "update"]
     assert entries[1].before == {"note": None, "value": "pass"}
     assert entries[1].after == {"note": "门锁坏", "value": "fail"}

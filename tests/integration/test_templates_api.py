@@ -310,8 +310,11 @@ async def test_a_company_publishes_for_itself_only(client: Any, demo: dict[str, 
 
     other = await other_company(db, "other-pass-1")
     theirs = await auth_headers(client, "other_admin", "other-pass-1")
-    resp = await client.post("/api/templates", content=json.dumps(edited_patrol("他们的巡查表")).encode(),
-                             headers={**theirs, "Content-Type": "application/json"})
+    resp = await client.post(
+        "/api/templates",
+        content=json.dumps(edited_patrol("他们的巡查表")).encode(),
+        headers={**theirs, "Content-Type": "application/json"},
+    )
     assert resp.status_code == 201, resp.text
     their_version = resp.json()["id"]
     assert resp.json()["number"] == 2  # after the bundled version 1, in their numbering

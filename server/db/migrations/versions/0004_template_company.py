@@ -20,12 +20,8 @@ def upgrade() -> None:
         batch.add_column(sa.Column("company_key", sa.String(length=40), nullable=False, server_default=""))
         batch.drop_constraint("uq_template_versions_key_number", type_="unique")
         batch.drop_constraint("uq_template_versions_content_hash", type_="unique")
-        batch.create_unique_constraint(
-            "uq_template_versions_company_key_key_number", ["company_key", "key", "number"]
-        )
-        batch.create_unique_constraint(
-            "uq_template_versions_company_key_content_hash", ["company_key", "content_hash"]
-        )
+        batch.create_unique_constraint("uq_template_versions_company_key_key_number", ["company_key", "key", "number"])
+        batch.create_unique_constraint("uq_template_versions_company_key_content_hash", ["company_key", "content_hash"])
         batch.create_index("ix_template_versions_content_hash", ["content_hash"], unique=False)
 
 
