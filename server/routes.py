@@ -8,6 +8,7 @@ from typing import Any
 from server.accounts.controllers import AuthController, UserController
 from server.audit.controllers import AuditController
 from server.health import health
+from server.inspections.controllers import InspectionController
 from server.jobs.controllers import JobController
 from server.media.controllers import PhotoController
 from server.places.controllers import (
@@ -34,6 +35,7 @@ ROUTES: list[Any] = [
     RosterController,
     AuditController,
     SyncController,
+    InspectionController,
     PhotoController,
     JobController,
     ScanController,

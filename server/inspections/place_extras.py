@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.principal import Principal
+from server.inspections.evidence import evidence_for
 from server.inspections.models import Inspection
 from server.inspections.sync_specs import InspectionSpec
 from server.qr.services import Place
@@ -48,7 +49,9 @@ async def place_extras(db: AsyncSession, principal: Principal, place: Place) -> 
         )
         if scope is not True:
             stmt2 = stmt2.where(scope)
-        for i in (await db.scalars(stmt2.order_by(Inspection.created_at.desc()).limit(RECENT))).all():
+        found = list((await db.scalars(stmt2.order_by(Inspection.created_at.desc()).limit(RECENT))).all())
+        evidence = await evidence_for(db, [i.id for i in found])
+        for i in found:
             out["inspections"].append(
                 {
                     "id": str(i.id),
@@ -57,6 +60,8 @@ async def place_extras(db: AsyncSession, principal: Principal, place: Place) -> 
                     "title": i.title,
                     "submitted_at": i.submitted_at.isoformat() if i.submitted_at else None,
                     "due": i.status in ("draft", "in_progress"),
+                    "photos_pending": evidence[i.id].pending,
+                    "evidence_complete": i.status in ("submitted", "signed") and evidence[i.id].pending == 0,
                 }
             )
     return out

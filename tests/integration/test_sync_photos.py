@@ -129,3 +129,46 @@ async def test_contractor_sees_photos_of_its_tickets_only(client: Any, db: Any, 
     assert set(con.replica["photo"]) == {str(fix_photo)}
     await mgr.pull()
     assert str(fix_photo) in mgr.replica["photo"]
+
+
+async def test_an_inspection_with_photos_still_on_the_tablet_is_not_done(
+    client: Any, db: Any, setup: dict[str, Any]
+) -> None:
+    a = await device(client, "engineer", setup["pw"], "pad-a")
+    insp = new_inspection(a, setup["tv"], setup["unit_id"])
+    fill_passing(a, insp)
+    with_record, without_record = uuid.uuid4(), uuid.uuid4()
+    rid = answer(a, insp, "door", value="fail", photos=[str(with_record), str(without_record)])
+    a.put("photo", with_record, owner_type="item_result", owner_id=str(rid))  # the other: no record yet
+    a.submit("inspection", insp)
+    await a.sync()
+    headers = await auth_headers(client, "engineer", setup["pw"], "pad-a")
+    body = (await client.get(f"/api/inspections/{insp}", headers=headers)).json()
+    assert body["status"] == "submitted"
+    assert body["photos"]["pending"] == 2
+    assert body["evidence_complete"] is False
+    scan = (
+        await client.get(
+            f"/q/{a.replica['unit'][str(setup['unit_id'])]['code']}", headers={**headers, "Accept": "application/json"}
+        )
+    ).json()
+    listed = next(i for i in scan["inspections"] if i["id"] == str(insp))
+    assert listed["evidence_complete"] is False and listed["photos_pending"] == 2
+    # The bytes of both arrive (the second with its record made by the upload).
+    data = jpeg()
+    for pid in (with_record, without_record):
+        q = (
+            ""
+            if pid == with_record
+            else f"?project={setup['demo']['project'].id}&owner_type=item_result&owner_id={rid}"
+        )
+        resp = await client.put(
+            f"/api/photos/{pid}{q}", content=data, headers={**headers, "Content-Type": "image/jpeg"}
+        )
+        assert resp.status_code == 201, resp.text
+    body = (await client.get(f"/api/inspections/{insp}", headers=headers)).json()
+    assert body["photos"]["pending"] == 0 and body["photos"]["total"] == 2
+    assert body["evidence_complete"] is True
+    # Another company's user cannot read it.
+    contractor = await auth_headers(client, "contractor", setup["pw"], "pad-c")
+    assert (await client.get(f"/api/inspections/{insp}", headers=contractor)).status_code == 404
