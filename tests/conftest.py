@@ -10,7 +10,6 @@ FIELDROUND_REQUIRE_POSTGRES=1 (CI), where it fails instead.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import uuid
@@ -22,7 +21,6 @@ import pytest
 from argon2 import profiles
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.passwords import use_parameters
@@ -30,34 +28,13 @@ from server.app import create_app
 from server.db.engine import create_engine, create_session_factory
 from server.db.migrate import upgrade
 from server.settings import Settings
+from tests.pg import PG_ADMIN_URL, pg_exec, pg_url
 
 # Real argon2, cheapest parameters: hashing is what login does on every test.
 use_parameters(profiles.CHEAPEST)
 
-PG_ADMIN_URL = os.environ.get("FIELDROUND_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
 REQUIRE_PG = os.environ.get("FIELDROUND_REQUIRE_POSTGRES") == "1"
 RUN_ID = uuid.uuid4().hex[:8]
-
-
-async def _pg_exec(sql: str) -> None:
-    import asyncpg
-
-    url = make_url(PG_ADMIN_URL)
-    conn = await asyncpg.connect(
-        host=url.host, port=url.port or 5432, user=url.username, password=url.password, database=url.database, timeout=5
-    )
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-def pg_exec(sql: str) -> None:
-    asyncio.run(_pg_exec(sql))
-
-
-def pg_url(name: str) -> str:
-    return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,6 @@ readings and an optional cProfile of the server's side of each request."""
 from __future__ import annotations
 
 import cProfile
-import os
 import pstats
 import time
 import uuid
@@ -19,7 +18,6 @@ import msgspec
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import Table, insert, select, update
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.accounts.models import User
@@ -32,26 +30,13 @@ from server.places.models import Project, Unit
 from server.settings import Settings
 from sync.client import SyncClient
 from sync.tables import clocks
+from tests.pg import pg_exec_async, pg_url
 from tests.sync_harness import publish_small_template
 
-PG_ADMIN_URL = os.environ.get("FIELDROUND_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
 PASSWORD = "bench-pass-1234"
 ITEM_KEYS = ("door", "window", "flatness", "remark")
 VALUES: dict[str, Any] = {"door": "pass", "window": "pass", "flatness": 2, "remark": "无异常 nothing to note"}
 ITEMS = cast(Table, ItemResult.__table__)
-
-
-async def _pg_exec(sql: str) -> None:
-    import asyncpg
-
-    url = make_url(PG_ADMIN_URL)
-    conn = await asyncpg.connect(
-        host=url.host, port=url.port or 5432, user=url.username, password=url.password, database=url.database, timeout=5
-    )
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 @asynccontextmanager
@@ -66,13 +51,13 @@ async def database(kind: str, tmp: Path) -> AsyncIterator[str]:
         yield url
         return
     name = f"fr_bench_{uuid.uuid4().hex[:12]}"
-    await _pg_exec(f'CREATE DATABASE "{name}"')
+    await pg_exec_async(f'CREATE DATABASE "{name}"')
     try:
-        url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+        url = pg_url(name)
         await asyncio.to_thread(upgrade, url)
         yield url
     finally:
-        await _pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await pg_exec_async(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def settings_for(url: str, tmp: Path) -> Settings:
