@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -79,8 +80,9 @@ async def push(
     out: list[MutationResult] = list(answered)
     recorded: list[dict[str, Any]] = []
     cache: dict[str, Any] = {}  # shared by the mutations of this push (ApplyContext.cache)
-    for mutation in fresh:
-        ctx = ApplyContext(
+
+    def context(mutation: Mutation) -> ApplyContext:
+        return ApplyContext(
             db=db,
             actor=actor,
             device_id=request.device_id,
@@ -89,8 +91,12 @@ async def push(
             now=now,
             cache=cache,
         )
-        # 7. Apply each new mutation in its own savepoint.
-        result = await apply_one(ctx, registry, mutation)
+
+    # 7. Apply the new mutations: a batch of plain puts of one batchable entity at
+    #    once when nothing in it is refused, else each in its own savepoint.
+    batch = await apply_batch(db, registry, fresh, context)
+    for i, mutation in enumerate(fresh):
+        result = batch[i] if batch is not None else await apply_one(context(mutation), registry, mutation)
         # 8. Record its result in the same transaction …
         recorded.append(
             {
@@ -138,6 +144,58 @@ async def stored_results(db: AsyncSession, actor: Actor, device_id: str, ids: li
     return sorted(found, key=lambda r: r.id)
 
 
+class _Refused(Exception):
+    """Something in a batch is refused: apply that batch one mutation at a time."""
+
+
+async def apply_batch(
+    db: AsyncSession, registry: Registry, batch: list[Mutation], context: Callable[[Mutation], ApplyContext]
+) -> list[MutationResult] | None:
+    """7 (fast path). All or nothing, in one savepoint: the records are loaded and
+    locked in one query, the feature's prefetch loads what they read, every
+    mutation is validated and merged exactly as one at a time, and the writes are
+    flushed once. Anything refused (rejected, late edit, constraint) rolls the whole
+    savepoint back and the caller applies the batch one mutation at a time, so the
+    results are the same either way. None when the batch does not qualify or fell back."""
+    spec = registry.get(batch[0].entity) if batch else None
+    if spec is None or not spec.batchable or any(m.op != "put" or m.entity != spec.name for m in batch):
+        return None
+    mark = stamping.checkpoint(db.sync_session)
+    try:
+        async with db.begin_nested():
+            keys = list({m.key for m in batch})
+            rows: dict[uuid.UUID, Any] = {
+                r.id: r
+                for r in (
+                    await db.scalars(
+                        select(spec.model)
+                        .where(spec.model.id.in_(keys))
+                        .with_for_update()
+                        .execution_options(populate_existing=True)
+                    )
+                ).all()
+            }
+            keep_alive = await spec.prefetch(db, batch)
+            out = []
+            for m in batch:
+                ctx = context(m)
+                ctx.batch_rows = rows
+                try:
+                    await _apply(ctx, registry, m)
+                except (Rejected, LateEdit) as exc:
+                    raise _Refused from exc
+                if ctx.conflict_ids:
+                    out.append(MutationResult(id=m.id, status="conflict", code="merged", conflicts=ctx.conflict_ids))
+                else:
+                    out.append(MutationResult(id=m.id, status="applied"))
+            await db.flush()
+            del keep_alive
+    except (_Refused, IntegrityError):
+        stamping.restore(db.sync_session, mark)
+        return None
+    return out
+
+
 async def apply_one(ctx: ApplyContext, registry: Registry, mutation: Mutation) -> MutationResult:
     db = ctx.db
     mark = stamping.checkpoint(db.sync_session)
@@ -174,7 +232,10 @@ async def _apply(ctx: ApplyContext, registry: Registry, m: Mutation) -> None:
     if spec is None or not spec.device_writes:
         raise Rejected(f"unknown or read-only entity '{m.entity}'", code="unknown_entity")
     # 7a. Load the record (locked for the rest of the transaction).
-    row = await ctx.db.get(spec.model, m.key, with_for_update=True, populate_existing=True)
+    if ctx.batch_rows is not None:
+        row = ctx.batch_rows.get(m.key)
+    else:
+        row = await ctx.db.get(spec.model, m.key, with_for_update=True, populate_existing=True)
     if row is not None and row.project_id not in ctx.actor.project_ids:
         raise Rejected("record is outside your projects", code="out_of_scope")
     if m.op == "put":
@@ -218,7 +279,10 @@ async def _create(ctx: ApplyContext, spec: EntitySpec, m: Mutation) -> None:
     await spec.authorize(ctx, None, fields)
     row = spec.build(ctx, m.key, project_id, fields)
     ctx.db.add(row)
-    await ctx.db.flush()
+    if ctx.batch_rows is None:
+        await ctx.db.flush()
+    else:
+        ctx.batch_rows[m.key] = row  # a later put of the same record in the batch updates it
     await spec.after_apply(ctx, row, True, set(fields))
 
 
@@ -262,7 +326,8 @@ async def _update(ctx: ApplyContext, spec: EntitySpec, row: Any, m: Mutation) ->
     if flagged and hasattr(row, "needs_review"):
         row.needs_review = True
         changed.add("needs_review")
-    await ctx.db.flush()
+    if ctx.batch_rows is None:
+        await ctx.db.flush()
     await spec.after_apply(ctx, row, False, changed)
 
 

@@ -51,6 +51,9 @@ class ApplyContext:
     cache: dict[str, Any] = field(default_factory=dict)
     #: ids of conflicts recorded by this mutation
     conflict_ids: list[uuid.UUID] = field(default_factory=list)
+    #: In a batch (push step 7, fast path): the batch's records by id, loaded and
+    #: locked at once; writes are flushed once at the end of the batch.
+    batch_rows: dict[uuid.UUID, Any] | None = None
 
 
 class EntitySpec:
@@ -68,6 +71,11 @@ class EntitySpec:
     required: ClassVar[tuple[str, ...]] = ()
     #: Devices may create records of this entity.
     device_creates: ClassVar[bool] = True
+    #: A push made only of puts of this entity may be applied as one batch (one
+    #: savepoint, records and parents loaded at once, one flush), falling back to
+    #: one savepoint per mutation if anything in it is refused. Only for entities
+    #: whose hooks read through `ctx.db.get` and never flush.
+    batchable: ClassVar[bool] = False
     #: Deleting sets `deleted` (kept as a tombstone row) instead of removing it.
     soft_delete: ClassVar[bool] = True
     #: Devices may write at all (False: pull only, e.g. places, tickets' server fields).
@@ -84,6 +92,11 @@ class EntitySpec:
     def build(self, ctx: ApplyContext, key: uuid.UUID, project_id: uuid.UUID, fields: dict[str, Any]) -> Any:
         """A new ORM object for a device-made record."""
         return self.model(id=key, project_id=project_id, **fields)
+
+    async def prefetch(self, db: AsyncSession, mutations: list[Any]) -> list[Any]:
+        """Load what a batch of puts will read (e.g. parents) in a few queries;
+        the objects returned are kept alive for the batch."""
+        return []
 
     async def authorize(self, ctx: ApplyContext, row: Any | None, fields: dict[str, Any]) -> None:
         """Raise `sync.errors.Rejected` if the caller may not write this. `row` is

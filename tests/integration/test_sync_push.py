@@ -294,3 +294,57 @@ async def test_device_clocks_do_not_change_merge_results(client: Any, db: Any, s
         await db.rollback()
         outcomes.append((await db.get(ItemResult, rid)).value)
     assert outcomes == [1, 1]
+
+
+async def test_a_batch_of_answers_is_applied_at_once_with_the_same_results(
+    client: Any, db: Any, setup: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A push of answers only takes the batch path (no savepoint per mutation) and
+    gives what one-at-a-time would: merges, conflicts, a repeated record in one batch."""
+    import sync.push
+
+    a = await device(client, "engineer", setup["pw"], "pad-a")
+    b = await device(client, "cs_manager", setup["pw"], "pad-b")
+    insp = new_inspection(a, setup["tv"], setup["unit"].id)
+    await a.sync()
+    await b.pull()
+    rid = answer(b, insp, "window", value="pass")
+    await b.sync()
+    await a.pull()
+    b.put("item_result", rid, value="fail")  # b moves on: a is now stale on the window
+    await b.push()
+
+    async def one_at_a_time(*_args: Any) -> Any:
+        raise AssertionError("a clean batch of answers must not fall back to one savepoint per mutation")
+
+    monkeypatch.setattr(sync.push, "apply_one", one_at_a_time)
+    door = answer(a, insp, "door", value="pass")
+    answer(a, insp, "door", value="fail", note="门锁坏")  # the same new record twice in one batch
+    answer(a, insp, "window", value="pass")  # stale pass over b's failure
+    res = await a.push()
+    assert [(r.status, r.code) for r in res] == [("applied", None), ("applied", None), ("conflict", "merged")]
+    await db.rollback()
+    row = await db.get(ItemResult, door)
+    assert (row.value, row.note) == ("fail", "门锁坏")
+    assert (await db.get(ItemResult, rid)).value == "fail"
+    kept = (await db.execute(select(conflicts).where(conflicts.c.entity_id == rid))).all()
+    assert [(c.kind, c.server_value, c.incoming_value) for c in kept] == [("failure_kept", "fail", "pass")]
+
+
+async def test_a_refused_answer_sends_its_batch_one_at_a_time(client: Any, db: Any, setup: dict[str, Any]) -> None:
+    from server.audit.models import AuditEntry
+
+    a = await device(client, "engineer", setup["pw"], "pad-a")
+    insp = new_inspection(a, setup["tv"], setup["unit"].id)
+    await a.push()
+    good1 = answer(a, insp, "door", value="pass")
+    bad = answer(a, insp, "window", value="maybe")  # not pass/fail: rejected
+    good2 = answer(a, insp, "flatness", value=3)
+    res = await a.push()
+    assert [r.status for r in res] == ["applied", "rejected", "applied"]
+    await db.rollback()
+    assert (await db.get(ItemResult, good1)).value == "pass"
+    assert await db.get(ItemResult, bad) is None
+    assert (await db.get(ItemResult, good2)).value == 3
+    audited = {e.entity_id for e in (await db.scalars(select(AuditEntry).where(AuditEntry.entity == "item_result")))}
+    assert audited == {str(good1), str(good2)}
