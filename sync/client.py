@@ -150,6 +150,8 @@ class SyncClient:
                     if expected > chunk[0].id:
                         self._ack(expected - 1)
                         continue
+                    if self._resend_from(expected):
+                        continue
                 raise
             resp = msgspec.convert(data, PushResponse)
             for r in resp.results:
@@ -157,6 +159,19 @@ class SyncClient:
             done.extend(resp.results)
             self._ack(resp.last_mutation_id)
         return done
+
+    def _resend_from(self, expected: int) -> bool:
+        """The server knows fewer of our mutations than it once acknowledged (it was
+        restored from a backup): put the lost ones back in the outbox from the
+        journal, in order, so nothing recorded here is lost. False if the journal
+        does not reach back that far."""
+        lost = [m for m in self.journal if expected <= m.id < (self.outbox[0].id if self.outbox else self.next_id)]
+        if not lost or lost[0].id != expected:
+            return False
+        self.outbox = lost + self.outbox
+        self.sent = [m for m in self.sent if m.id < expected]
+        self.acked = expected - 1
+        return True
 
     def _ack(self, last: int) -> None:
         """The server applied everything up to `last` (push answer)."""

@@ -348,3 +348,32 @@ async def test_a_refused_answer_sends_its_batch_one_at_a_time(client: Any, db: A
     assert (await db.get(ItemResult, good2)).value == 3
     audited = {e.entity_id for e in (await db.scalars(select(AuditEntry).where(AuditEntry.entity == "item_result")))}
     assert audited == {str(good1), str(good2)}
+
+
+async def test_after_a_server_restore_the_device_resends_what_the_server_lost(
+    client: Any, db: Any, setup: dict[str, Any]
+) -> None:
+    """The server is restored from a backup taken before a device's last push: the
+    device's numbers are ahead, the server answers 409 with the number it expects,
+    and the device resends the lost mutations from its journal — the defect it
+    recorded reaches the server again."""
+    from sqlalchemy import delete, update
+
+    from sync.tables import devices
+
+    a = await device(client, "engineer", setup["pw"], "pad-a")
+    insp = new_inspection(a, setup["tv"], setup["unit"].id)
+    await a.sync()  # mutation 1 is in the backup
+    rid = answer(a, insp, "door", value="fail", note="门框开裂")
+    await a.sync()  # mutation 2 is not
+    # "Restore": the answer and the device's progress roll back to the backup.
+    await db.execute(delete(ItemResult).where(ItemResult.id == rid).execution_options(sync_touched=True))
+    await db.execute(update(devices).where(devices.c.device_id == "pad-a").values(last_mutation_id=1))
+    await db.execute(delete(results).where(results.c.device_id == "pad-a", results.c.mutation_id > 1))
+    await db.commit()
+    answer(a, insp, "window", value="pass")  # mutation 3, made after the restore
+    res = await a.push()
+    assert [r.id for r in res] == [2, 3]
+    await db.rollback()
+    row = await db.get(ItemResult, rid)
+    assert (row.value, row.note) == ("fail", "门框开裂")
