@@ -175,11 +175,12 @@ async def apply_batch(
                     )
                 ).all()
             }
-            keep_alive = await spec.prefetch(db, batch)
+            loaded = {obj.id: obj for obj in await spec.prefetch(db, batch)}
             out = []
             for m in batch:
                 ctx = context(m)
                 ctx.batch_rows = rows
+                ctx.batch_loaded = loaded
                 try:
                     await _apply(ctx, registry, m)
                 except (Rejected, LateEdit) as exc:
@@ -189,7 +190,6 @@ async def apply_batch(
                 else:
                     out.append(MutationResult(id=m.id, status="applied"))
             await db.flush()
-            del keep_alive
     except (_Refused, IntegrityError):
         stamping.restore(db.sync_session, mark)
         return None

@@ -54,6 +54,8 @@ class ApplyContext:
     #: In a batch (push step 7, fast path): the batch's records by id, loaded and
     #: locked at once; writes are flushed once at the end of the batch.
     batch_rows: dict[uuid.UUID, Any] | None = None
+    #: In a batch: what the entity's `prefetch` loaded (e.g. parents), by id.
+    batch_loaded: dict[uuid.UUID, Any] | None = None
 
 
 class EntitySpec:

@@ -63,8 +63,16 @@ def _wire(value: Any) -> Any:
     return plain if plain is None or isinstance(plain, bool | int | float | list | dict) else str(plain)
 
 
+async def get_inspection(ctx: ApplyContext, inspection_id: uuid.UUID) -> Inspection | None:
+    """The inspection, from what a batch prefetched when there is one."""
+    if ctx.batch_loaded is not None and inspection_id in ctx.batch_loaded:
+        found: Inspection = ctx.batch_loaded[inspection_id]
+        return found
+    return await ctx.db.get(Inspection, inspection_id)
+
+
 async def load_inspection(ctx: ApplyContext, inspection_id: Any) -> Inspection:
-    insp = await ctx.db.get(Inspection, _uuid(inspection_id, "inspection_id"))
+    insp = await get_inspection(ctx, _uuid(inspection_id, "inspection_id"))
     if insp is None or insp.project_id not in ctx.actor.project_ids:
         raise Rejected("unknown inspection", code="not_found")
     return insp
@@ -255,7 +263,7 @@ class ItemResultSpec(EntitySpec):
         return ItemResult(id=key, project_id=project_id, answered_by=ctx.actor.user_id, **fields)
 
     async def merge_record(self, ctx: ApplyContext, row: Any) -> dict[str, Any]:
-        insp = await ctx.db.get(Inspection, row.inspection_id)
+        insp = await get_inspection(ctx, row.inspection_id)
         assert insp is not None
         index = await template_index(ctx.db, ctx.cache, insp.template_version_id)
         item = index.items[row.item_key].item if index and row.item_key in index.items else None
@@ -266,7 +274,7 @@ class ItemResultSpec(EntitySpec):
         return {"is_failure": is_failure}
 
     async def after_apply(self, ctx: ApplyContext, row: Any, created: bool, changed: set[str]) -> None:
-        insp = await ctx.db.get(Inspection, row.inspection_id)
+        insp = await get_inspection(ctx, row.inspection_id)
         if insp is not None and insp.status in rules.FROZEN_STATUSES and changed & {"value", "severity"}:
             # Only a manager's conflict resolution reaches a frozen inspection.
             from server.tickets.services import open_tickets_for
@@ -383,7 +391,7 @@ class SignatureSpec(EntitySpec):
         return Signature(id=key, project_id=project_id, recorded_by=ctx.actor.user_id, received_at=ctx.now, **fields)
 
     async def after_apply(self, ctx: ApplyContext, row: Any, created: bool, changed: set[str]) -> None:
-        insp = await ctx.db.get(Inspection, row.inspection_id)
+        insp = await get_inspection(ctx, row.inspection_id)
         assert insp is not None
         roles = set(
             (
