@@ -8,28 +8,17 @@ import io
 import uuid
 from typing import Any
 
-import pytest
 from PIL import Image
-from sqlalchemy import select
 
 from server.media.models import Photo
-from server.places.models import Unit
 from tests.factories import auth_headers
-from tests.sync_harness import answer, device, fill_passing, new_inspection, publish_small_template
+from tests.sync_harness import answer, device, fill_passing, new_inspection
 
 
 def jpeg() -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", (64, 48), (200, 30, 30)).save(buf, "JPEG")
     return buf.getvalue()
-
-
-@pytest.fixture
-async def setup(client: Any, demo: dict[str, Any], db: Any) -> dict[str, Any]:
-    tv = await publish_small_template(db)
-    unit = (await db.scalars(select(Unit).order_by(Unit.room_no).limit(1))).one()
-    await db.commit()
-    return {"tv": tv, "unit_id": unit.id, "pw": demo["password"], "demo": demo}
 
 
 async def test_photo_metadata_syncs_and_shows_pending_until_bytes_arrive(

@@ -15,15 +15,7 @@ from server.inspections.models import Inspection, ItemResult
 from server.places.models import Building, Unit
 from sync.horizon import purge_tombstones
 from tests.factories import auth_headers, other_company
-from tests.sync_harness import answer, device, fill_passing, new_inspection, publish_small_template
-
-
-@pytest.fixture
-async def setup(client: Any, demo: dict[str, Any], db: Any) -> dict[str, Any]:
-    tv = await publish_small_template(db)
-    unit = (await db.scalars(select(Unit).order_by(Unit.room_no).limit(1))).one()
-    await db.commit()
-    return {"tv": tv, "unit": unit, "pw": demo["password"], "demo": demo}
+from tests.sync_harness import answer, device, fill_passing, new_inspection
 
 
 async def test_first_pull_brings_the_whole_project_in_bounded_pages(

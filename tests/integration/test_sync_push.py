@@ -9,19 +9,10 @@ import pytest
 from sqlalchemy import func, select
 
 from server.inspections.models import Inspection, ItemResult
-from server.places.models import Unit
 from server.tickets.models import Ticket
 from sync.client import TransportError
 from sync.tables import conflicts, results
-from tests.sync_harness import answer, device, fill_passing, new_inspection, publish_small_template
-
-
-@pytest.fixture
-async def setup(client: Any, demo: dict[str, Any], db: Any) -> dict[str, Any]:
-    tv = await publish_small_template(db)
-    unit = (await db.scalars(select(Unit).order_by(Unit.room_no).limit(1))).one()
-    await db.commit()
-    return {"tv": tv, "unit": unit, "pw": demo["password"], "demo": demo}
+from tests.sync_harness import answer, device, fill_passing, new_inspection
 
 
 async def count(db: Any, stmt: Any) -> int:

@@ -15,19 +15,10 @@ from server.accounts.roles import Role
 from server.app import create_app
 from server.db.engine import create_engine, create_session_factory
 from server.inspections.models import Inspection
-from server.places.models import Unit
 from server.tickets.models import Ticket
 from server.tickets.services import open_tickets_for
 from sync.registry import ApplyContext
-from tests.sync_harness import answer, device, fill_passing, new_inspection, publish_small_template
-
-
-@pytest.fixture
-async def setup(client: Any, demo: dict[str, Any], db: Any) -> dict[str, Any]:
-    tv = await publish_small_template(db)
-    unit = (await db.scalars(select(Unit).order_by(Unit.room_no).limit(1))).one()
-    await db.commit()
-    return {"tv": tv, "unit_id": unit.id, "pw": demo["password"], "demo": demo}
+from tests.sync_harness import answer, device, fill_passing, new_inspection
 
 
 async def tickets(db: Any) -> list[Ticket]:
