@@ -18,6 +18,7 @@ from server.inspections import rules
 from server.inspections.models import CheckpointScan, Inspection, ItemResult, Signature
 from server.inspections.templating import template_index
 from server.places.models import Building, Facility, Project, PublicArea, Unit
+from server.qr.services import find_place
 from sync.errors import LateEdit, Rejected
 from sync.merge import FieldRule, Rule
 from sync.registry import Actor, ApplyContext, EntitySpec
@@ -343,11 +344,11 @@ class CheckpointScanSpec(EntitySpec):
 
 
 async def _place_by_code(ctx: ApplyContext, code: str) -> tuple[str, uuid.UUID, uuid.UUID]:
-    for kind, model in (("unit", Unit), ("area", PublicArea), ("facility", Facility)):
-        row = (await ctx.db.execute(select(model.id, model.project_id).where(model.code == code))).first()
-        if row is not None and row.project_id in ctx.actor.project_ids:
-            return kind, row.id, row.project_id
-    raise Rejected("code: no such tag in your projects", code="not_found")
+    """The tagged place a scan names (the QR feature's lookup), if in the caller's projects."""
+    place = await find_place(ctx.db, code)
+    if place is None or place.project.id not in ctx.actor.project_ids:
+        raise Rejected("code: no such tag in your projects", code="not_found")
+    return place.kind, place.obj.id, place.project.id
 
 
 class SignatureSpec(EntitySpec):

@@ -368,3 +368,48 @@ async def test_after_a_server_restore_the_device_resends_what_the_server_lost(
     await db.rollback()
     row = await db.get(ItemResult, rid)
     assert (row.value, row.note) == ("fail", "门框开裂")
+
+
+async def test_checkpoint_scans_prove_presence(client: Any, db: Any, setup: dict[str, Any]) -> None:
+    """A scan arrives through sync with the device's time, the server's receive time
+    and the position; unknown codes and other companies' codes are refused; a scan
+    never changes."""
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    from server.inspections.models import CheckpointScan
+    from server.places.models import Facility
+    from tests.factories import other_company
+
+    other = await other_company(db, "other-pass-1")
+    facility = (await db.scalars(select(Facility).limit(1))).one()
+    code, facility_id = facility.code, facility.id
+    await db.commit()
+    a = await device(client, "cs_assistant", setup["pw"], "pad-patrol")
+    scanned_at = datetime.now(UTC) - timedelta(days=2)  # made offline two days ago
+    scan = uuid.uuid4()
+    a.put(
+        "checkpoint_scan",
+        scan,
+        code=code.lower(),
+        scanned_at=scanned_at.isoformat(),
+        latitude=30.6276,
+        longitude=119.7388,
+        accuracy_m=8.5,
+    )
+    a.put("checkpoint_scan", uuid.uuid4(), code="FZZZZZZZZ", scanned_at=scanned_at.isoformat())
+    a.put("checkpoint_scan", uuid.uuid4(), code=other["unit"].code, scanned_at=scanned_at.isoformat())
+    a.put("checkpoint_scan", scan, latitude=0.0, longitude=0.0)
+    res = await a.push()
+    assert [(r.status, r.code) for r in res] == [
+        ("applied", None),
+        ("rejected", "not_found"),
+        ("rejected", "not_found"),
+        ("conflict", "late_edit"),
+    ]
+    await db.rollback()
+    row = await db.get(CheckpointScan, scan)
+    assert (row.place_type, row.place_id, row.device_id) == ("facility", facility_id, "pad-patrol")
+    assert row.scanned_at == scanned_at
+    assert row.received_at > scanned_at + timedelta(days=1)
+    assert (row.latitude, row.longitude, row.accuracy_m) == (30.6276, 119.7388, 8.5)
