@@ -421,9 +421,11 @@ def make_derivatives(
     decoded: Decoded | None = None,
 ) -> Derivatives:
     """The ``web`` and ``thumb`` JPEGs of the image in ``path``, orientation applied,
-    metadata dropped. Deterministic: the same input gives the same bytes, whether
-    from ``decoded`` (the check's decode of this file, consumed; ``path`` may then be
-    None) or decoding the file anew.
+    metadata dropped. The same picture whether made from ``decoded`` (the check's
+    decode of this file, consumed; ``path`` may then be None) or by decoding the file
+    anew: same size, pixels equal within JPEG rounding (byte-identical on this
+    machine, but CI once produced two encodings of one photo, so nothing relies on
+    the bytes; the original is the evidence).
 
     Each intermediate is released as soon as the next one exists (decode → upright
     → web), so at most two large buffers are alive at a time."""
