@@ -107,3 +107,19 @@ class PullResponse(msgspec.Struct, kw_only=True):
     #: only, read in the same pass as the changes it accounts for.
     last_mutation_id: int | None = None
     templates: list[TemplateRef] = []
+
+
+class PullPage(msgspec.Struct, kw_only=True):
+    """A `PullResponse` as the server builds it: the same JSON, but each change is
+    already encoded (`msgspec.Raw`) — the pull measured its size by encoding it,
+    so it is not encoded a second time. Clients decode it as `PullResponse`."""
+
+    protocol: int
+    cursor: str
+    has_more: bool
+    changes: list[msgspec.Raw]
+    projects: list[uuid.UUID]
+    removed_projects: list[uuid.UUID] = []
+    reset_projects: list[uuid.UUID] = []
+    last_mutation_id: int | None = None
+    templates: list[TemplateRef] = []

@@ -8,18 +8,17 @@ from __future__ import annotations
 import functools
 import heapq
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import Table, and_, or_, select, update
+from sqlalchemy import JSON, Table, Text, and_, cast, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sync import cursor as cursors
 from sync.cursor import DONE_RANK, START, Position
 from sync.errors import BadBatch
-from sync.protocol import PROTOCOL_VERSION, Change, PullRequest, PullResponse, TemplateRef
+from sync.protocol import PROTOCOL_VERSION, Change, PullPage, PullRequest, TemplateRef
 from sync.push import check_protocol
 from sync.registry import Actor, EntitySpec, Registry
 from sync.tables import clocks, devices, tombstones
@@ -29,10 +28,9 @@ ROWS_PER_QUERY = 500
 TOMBSTONE_RANK = DONE_RANK - 1
 
 
-@dataclass(order=True)
-class _Item:
-    key: tuple[int, int, str]
-    change: Change
+#: A change on the feed: its place in (version, rank, id) order, and its JSON.
+_Item = tuple[tuple[int, int, str], bytes]
+_encode = msgspec.json.Encoder().encode
 
 
 def _after(table: Table, rank: int, pos: Position, upto: int) -> Any:
@@ -53,6 +51,23 @@ def _after(table: Table, rank: int, pos: Position, upto: int) -> Any:
     return and_(cond, col_v <= upto, col_v > 0)
 
 
+def _feed_select(spec: EntitySpec, names: tuple[str, ...]) -> tuple[Any, list[int]]:
+    """SELECT version, id, <the data columns>; JSON columns as their text, which
+    goes into the change as it is (`msgspec.Raw`) instead of being parsed here and
+    encoded again. Also the positions of those JSON columns in `names`."""
+    table: Table = spec.table
+    cols: list[Any] = []
+    raw: list[int] = []
+    for i, name in enumerate(names):
+        col = table.c[name]
+        if isinstance(col.type, JSON):
+            cols.append(cast(col, Text).label(name))
+            raw.append(i)
+        else:
+            cols.append(col)
+    return select(table.c.version, table.c.id, *cols), raw
+
+
 async def _read_entity(
     db: AsyncSession, spec: EntitySpec, actor: Actor, project_id: uuid.UUID, pos: Position, upto: int
 ) -> list[_Item]:
@@ -60,22 +75,25 @@ async def _read_entity(
     if scope is False:
         return []
     table: Table = spec.table
-    stmt = select(table).where(table.c.project_id == project_id, _after(table, spec.rank, pos, upto))
+    names = spec.feed_columns(actor)
+    stmt, raw = _feed_select(spec, names)
+    stmt = stmt.where(table.c.project_id == project_id, _after(table, spec.rank, pos, upto))
     if scope is not True:
         stmt = stmt.where(scope)
     stmt = stmt.order_by(table.c.version, table.c.id).limit(ROWS_PER_QUERY)
-    items = []
-    for row in (await db.execute(stmt)).all():
-        deleted = bool(getattr(row, "deleted", False))
-        change = Change(
-            entity=spec.name,
-            id=row.id,
-            project_id=project_id,
-            version=row.version,
-            deleted=deleted,
-            data=None if deleted else spec.serialize(row, actor),
-        )
-        items.append(_Item((row.version, spec.rank, str(row.id)), change))
+    deleted_at = names.index("deleted") if "deleted" in names else None
+    entity, rank = spec.name, spec.rank
+    items: list[_Item] = []
+    for version, rid, *values in (await db.execute(stmt)).all():
+        for i in raw:
+            if values[i] is not None:
+                values[i] = msgspec.Raw(values[i])
+        if deleted_at is not None and values[deleted_at]:
+            change = Change(entity=entity, id=rid, project_id=project_id, version=version, deleted=True)
+        else:
+            data = dict(zip(names, values, strict=True))
+            change = Change(entity=entity, id=rid, project_id=project_id, version=version, data=data)
+        items.append(((version, rank, str(rid)), _encode(change)))
     return items
 
 
@@ -83,7 +101,7 @@ async def _read_tombstones(
     db: AsyncSession, actor: Actor, project_id: uuid.UUID, pos: Position, upto: int
 ) -> list[_Item]:
     stmt = (
-        select(tombstones)
+        select(tombstones.c.version, tombstones.c.id, tombstones.c.entity, tombstones.c.entity_id)
         .where(
             tombstones.c.project_id == project_id,
             _after(tombstones, TOMBSTONE_RANK, pos, upto),
@@ -93,11 +111,11 @@ async def _read_tombstones(
         .limit(ROWS_PER_QUERY)
     )
     return [
-        _Item(
-            (r.version, TOMBSTONE_RANK, str(r.id)),
-            Change(entity=r.entity, id=r.entity_id, project_id=project_id, version=r.version, deleted=True),
+        (
+            (version, TOMBSTONE_RANK, str(tid)),
+            _encode(Change(entity=entity, id=entity_id, project_id=project_id, version=version, deleted=True)),
         )
-        for r in (await db.execute(stmt)).all()
+        for version, tid, entity, entity_id in (await db.execute(stmt)).all()
     ]
 
 
@@ -109,7 +127,7 @@ async def pull(
     request: PullRequest,
     *,
     templates: list[TemplateRef] | None = None,
-) -> PullResponse:
+) -> PullPage:
     # 1. Protocol version: the current one or the one before, else 426.
     check_protocol(request.protocol)
     # 2. The device named is the device the access token was issued to.
@@ -144,7 +162,7 @@ async def pull(
         del positions[p]
     # 7. Fill the page project by project, merging every visible table in
     #    (version, rank, id) order, until max_bytes.
-    changes: list[Change] = []
+    changes: list[msgspec.Raw] = []
     size = 0
     has_more = False
     for p in scope:
@@ -161,7 +179,7 @@ async def pull(
             streams: list[list[_Item]] = []
             for i, read in enumerate(readers):
                 if i in complete:
-                    streams.append([item for item in complete[i] if item.key > pos])
+                    streams.append([item for item in complete[i] if item[0] > pos])
                     continue
                 stream = await read(pos, upto)
                 if len(stream) < ROWS_PER_QUERY:
@@ -169,19 +187,20 @@ async def pull(
                 streams.append(stream)
             # A stream that returned a full batch may hold more after its last row:
             # only items up to the smallest such "last row" are safe to take.
-            limit_key = min((s[-1].key for i, s in enumerate(streams) if i not in complete), default=None)
+            limit_key = min((s[-1][0] for i, s in enumerate(streams) if i not in complete), default=None)
+            # Keys are unique (rank tells the tables apart), so a tuple sort never
+            # compares the JSON; each stream is sorted already.
             merged = heapq.merge(*streams)
             took = 0
-            for item in merged:
-                if limit_key is not None and item.key > limit_key:
+            for key, encoded in merged:
+                if limit_key is not None and key > limit_key:
                     break
-                encoded = len(msgspec.json.encode(item.change))
-                if changes and size + encoded > request.max_bytes:
+                if changes and size + len(encoded) + 1 > request.max_bytes:
                     has_more = True
                     break
-                changes.append(item.change)
-                size += encoded
-                pos = item.key
+                changes.append(msgspec.Raw(encoded))
+                size += len(encoded) + 1
+                pos = key
                 took += 1
             positions[p] = pos
             if has_more:
@@ -200,7 +219,7 @@ async def pull(
         .values(last_pull_at=datetime.now(UTC))
     )
     await db.commit()
-    return PullResponse(
+    return PullPage(
         protocol=PROTOCOL_VERSION,
         cursor=cursors.encode(positions),
         has_more=has_more,

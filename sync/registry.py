@@ -136,9 +136,13 @@ class EntitySpec:
         """The table the feed reads (with `id`, `project_id`, `version`)."""
         return self.model.__table__
 
-    def serialize(self, row: Any, actor: Actor) -> dict[str, Any]:
-        """The record as this caller may see it. `row` is a Core row of `table`."""
-        return {k: v for k, v in row._mapping.items() if k not in {"version", "project_id", "id"}}
+    #: Columns never sent in `data` (they are the change's own fields).
+    FEED_KEYS: ClassVar[frozenset[str]] = frozenset({"id", "project_id", "version"})
+
+    def feed_columns(self, actor: Actor) -> tuple[str, ...]:
+        """The columns of `table` this caller receives in a change's `data`, in
+        table order (the pull reads only these). Override to hide columns."""
+        return tuple(c.name for c in self.table.columns if c.name not in self.FEED_KEYS)
 
 
 class Registry:

@@ -7,6 +7,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,7 +30,7 @@ async def device(client: AsyncTestClient[Any], username: str, password: str, dev
     headers = {"Authorization": f"Bearer {tokens['access_token']}"}
     dev: Device
 
-    async def transport(path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    async def transport(path: str, body: dict[str, Any]) -> tuple[int, bytes]:
         if dev.fail_next_request:
             dev.fail_next_request = False
             raise TransportError("network down before the request left")
@@ -37,7 +38,7 @@ async def device(client: AsyncTestClient[Any], username: str, password: str, dev
         if dev.lose_next_answer:
             dev.lose_next_answer = False
             raise TransportError("answer lost after the server applied the request")
-        return resp.status_code, resp.json()
+        return resp.status_code, resp.content
 
     dev = Device(transport, device_id, **kwargs)
     return dev
@@ -87,3 +88,9 @@ def fill_passing(dev: SyncClient, inspection_id: uuid.UUID) -> None:
     answer(dev, inspection_id, "door", value="pass")
     answer(dev, inspection_id, "window", value="pass")
     answer(dev, inspection_id, "flatness", value=2)
+
+
+async def call(dev: SyncClient, path: str, body: dict[str, Any]) -> tuple[int, Any]:
+    """A raw request through the device's transport, its answer decoded to plain JSON."""
+    status, data = await dev.transport(path, body)
+    return status, msgspec.json.decode(data) if isinstance(data, bytes) else data

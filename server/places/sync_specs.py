@@ -4,8 +4,6 @@ Owners' names and phone numbers only reach roles that may see them."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from server.places.models import Building, Facility, Project, PublicArea, Unit
 from sync.registry import Actor, EntitySpec
 
@@ -21,12 +19,9 @@ class _PlaceSpec(EntitySpec):
     def scope(self, actor: Actor) -> bool:
         return True
 
-    def serialize(self, row: Any, actor: Actor) -> dict[str, Any]:
-        data = {k: v for k, v in row._mapping.items() if k not in HIDDEN}
-        if not actor.sees_personal_data:
-            for name in PERSONAL_FIELDS:
-                data.pop(name, None)
-        return data
+    def feed_columns(self, actor: Actor) -> tuple[str, ...]:
+        hidden = HIDDEN if actor.sees_personal_data else HIDDEN | set(PERSONAL_FIELDS)
+        return tuple(c.name for c in self.table.columns if c.name not in hidden)
 
 
 class ProjectSpec(_PlaceSpec):

@@ -25,7 +25,6 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-import msgspec
 from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -167,7 +166,7 @@ async def first_pull(dev: SyncClient) -> dict[str, int]:
     cursor, changes, items, pages = None, 0, 0, 0
     while True:
         req = PullRequest(protocol=dev.protocol, device_id=dev.device_id, cursor=cursor)
-        resp = msgspec.convert(await dev._post("/api/sync/pull", req), PullResponse)
+        resp = await dev._post("/api/sync/pull", req, PullResponse)
         changes += len(resp.changes)
         items += sum(1 for c in resp.changes if c.entity == "item_result")
         pages += 1

@@ -15,7 +15,7 @@ from server.inspections.models import Inspection, ItemResult
 from server.places.models import Building, Unit
 from sync.horizon import purge_tombstones
 from tests.factories import auth_headers, other_company
-from tests.sync_harness import answer, device, fill_passing, new_inspection
+from tests.sync_harness import answer, call, device, fill_passing, new_inspection
 
 
 async def test_first_pull_brings_the_whole_project_in_bounded_pages(
@@ -26,8 +26,8 @@ async def test_first_pull_brings_the_whole_project_in_bounded_pages(
     cursor = None
     seen: list[str] = []
     while True:
-        status, body = await dev.transport(
-            "/api/sync/pull", {"protocol": 2, "device_id": "pad-a", "cursor": cursor, "max_bytes": 16_384}
+        status, body = await call(
+            dev, "/api/sync/pull", {"protocol": 2, "device_id": "pad-a", "cursor": cursor, "max_bytes": 16_384}
         )
         assert status == 200
         pages.append(len(msgspec.json.encode(body["changes"])))
@@ -44,7 +44,7 @@ async def test_first_pull_brings_the_whole_project_in_bounded_pages(
     assert len(seen) == len(set(seen))
     assert {str(u) for u in units} <= set(seen)
     # Nothing new: an empty page.
-    status, body = await dev.transport("/api/sync/pull", {"protocol": 2, "device_id": "pad-a", "cursor": cursor})
+    status, body = await call(dev, "/api/sync/pull", {"protocol": 2, "device_id": "pad-a", "cursor": cursor})
     assert body["changes"] == [] and body["has_more"] is False
 
 
@@ -105,7 +105,7 @@ async def test_a_cursor_older_than_the_horizon_gets_a_reset(client: Any, db: Any
     ).status_code == 200
     report = await purge_tombstones(db, datetime.now(UTC) + timedelta(seconds=1))
     assert report["tombstones"] == 1
-    status, body = await a.transport("/api/sync/pull", {"protocol": 2, "device_id": "pad-a", "cursor": old_cursor})
+    status, body = await call(a, "/api/sync/pull", {"protocol": 2, "device_id": "pad-a", "cursor": old_cursor})
     assert status == 200
     assert body["reset_projects"] == [str(project_id)]
     # The device drops that project and refills it; the deleted unit is gone.
@@ -143,7 +143,7 @@ async def test_scope_grant_brings_a_project_whole_and_withdrawal_removes_it(
     assert eng.replica["project"][pid]["name"] == "新项目 New Estate"
     # A push into the project works; then the grant is withdrawn.
     assert (await client.delete(f"/api/projects/{pid}/members/{engineer_id}", headers=admin)).status_code == 204
-    status, body = await eng.transport("/api/sync/pull", {"protocol": 2, "device_id": "pad-e", "cursor": eng.cursor})
+    status, body = await call(eng, "/api/sync/pull", {"protocol": 2, "device_id": "pad-e", "cursor": eng.cursor})
     assert status == 200
     assert body["removed_projects"] == [pid]
     await eng.pull()
@@ -286,7 +286,7 @@ async def test_a_pull_never_reports_a_mutation_without_its_effects(client: Any, 
     async def checker() -> None:
         nonlocal checked
         while a.outbox or checked == 0:
-            status, body = await watcher.transport("/api/sync/pull", {"protocol": 2, "device_id": "pad-a"})
+            status, body = await call(watcher, "/api/sync/pull", {"protocol": 2, "device_id": "pad-a"})
             assert status == 200 and body["has_more"] is False
             present = {c["id"] for c in body["changes"]}
             k = body["last_mutation_id"]

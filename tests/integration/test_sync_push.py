@@ -12,7 +12,7 @@ from server.inspections.models import Inspection, ItemResult
 from server.tickets.models import Ticket
 from sync.client import TransportError
 from sync.tables import conflicts, results
-from tests.sync_harness import answer, device, fill_passing, new_inspection
+from tests.sync_harness import answer, call, device, fill_passing, new_inspection
 
 
 async def count(db: Any, stmt: Any) -> int:
@@ -183,14 +183,15 @@ async def test_gap_is_refused_duplicates_ignored_bad_mutation_does_not_block(
         "mutations": [{"id": 3, "op": "put", "entity": "inspection", "key": str(insp), "fields": {}}],
     }
     # k+2 before k+1: refused, nothing applied.
-    status, data = await a.transport("/api/sync/push", body)
+    status, data = await call(a, "/api/sync/push", body)
     assert status == 409
     assert data["expected"] == 1
     res = await a.push()
     assert [(r.id, r.status) for r in res] == [(1, "applied"), (2, "rejected"), (3, "applied")]
     assert "door" in (res[1].reason or "") or "value" in (res[1].reason or "")
     # A duplicate batch is answered from the records, not applied again.
-    status, data = await a.transport(
+    status, data = await call(
+        a,
         "/api/sync/push",
         {
             "protocol": 2,
@@ -211,7 +212,7 @@ async def test_unsupported_protocol_is_426_and_applies_nothing(client: Any, db: 
         "device_id": "pad-a",
         "mutations": [{"id": 1, "op": "put", "entity": "inspection", "key": str(insp), "fields": a.outbox[0].fields}],
     }
-    status, data = await a.transport("/api/sync/push", body)
+    status, data = await call(a, "/api/sync/push", body)
     assert status == 426
     assert data["supported"] == {"min": 1, "max": 2}
     assert await count(db, select(func.count()).select_from(Inspection)) == 0
@@ -223,7 +224,7 @@ async def test_unsupported_protocol_is_426_and_applies_nothing(client: Any, db: 
 
 async def test_device_id_must_match_token(client: Any, setup: dict[str, Any]) -> None:
     a = await device(client, "engineer", setup["pw"], "pad-a")
-    status, data = await a.transport("/api/sync/push", {"protocol": 2, "device_id": "pad-z", "mutations": []})
+    status, data = await call(a, "/api/sync/push", {"protocol": 2, "device_id": "pad-z", "mutations": []})
     assert status == 422
     assert "device" in data["detail"]
 
