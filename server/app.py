@@ -22,6 +22,7 @@ from server.accounts.deps import provide_principal
 from server.db.engine import create_engine, create_session_factory
 from server.db.session import provide_db
 from server.jobs.lifespan import embedded_worker
+from server.lib.heap import frozen_startup_heap
 from server.lib.problems import EXCEPTION_HANDLERS
 from server.routes import ROUTES
 from server.settings import Settings, load_settings
@@ -32,7 +33,7 @@ from server.templates.services import publish_bundled
 #: starting the embedded job worker). Each gets the app and returns an async
 #: context manager that lives as long as the app.
 Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
-LIFESPAN_HOOKS: list[Lifespan] = [embedded_worker]
+LIFESPAN_HOOKS: list[Lifespan] = [embedded_worker, frozen_startup_heap]
 
 
 def create_app(settings: Settings | None = None, *, lifespan_hooks: list[Lifespan] | None = None) -> Litestar:

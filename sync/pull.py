@@ -18,13 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sync import cursor as cursors
 from sync.cursor import DONE_RANK, START, Position
 from sync.errors import BadBatch
-from sync.protocol import PROTOCOL_VERSION, Change, PullPage, PullRequest, TemplateRef
+from sync.protocol import PROTOCOL_VERSION, PullPage, PullRequest, TemplateRef
 from sync.push import check_protocol
 from sync.registry import Actor, EntitySpec, Registry
 from sync.tables import clocks, devices, tombstones
 
 #: Rows read per table per page; bounds memory together with max_bytes.
-ROWS_PER_QUERY = 500
+ROWS_PER_QUERY = 1000
 TOMBSTONE_RANK = DONE_RANK - 1
 
 
@@ -51,11 +51,25 @@ def _after(table: Table, rank: int, pos: Position, upto: int) -> Any:
     return and_(cond, col_v <= upto, col_v > 0)
 
 
-def _feed_select(spec: EntitySpec, names: tuple[str, ...]) -> tuple[Any, list[int]]:
-    """SELECT version, id, <the data columns>; JSON columns as their text, which
-    goes into the change as it is (`msgspec.Raw`) instead of being parsed here and
-    encoded again. Also the positions of those JSON columns in `names`."""
-    table: Table = spec.table
+class _Out(msgspec.Struct, omit_defaults=True, kw_only=True):
+    """`Change` as the feed writes it: `data` is the entity's row Struct (below),
+    which encodes to the same JSON object as the dict a client decodes."""
+
+    entity: str
+    id: uuid.UUID
+    project_id: uuid.UUID
+    version: int
+    deleted: bool = False
+    data: Any = None
+
+
+@functools.cache
+def _feed_query(table: Table, names: tuple[str, ...]) -> tuple[Any, tuple[int, ...], type[msgspec.Struct]]:
+    """For one table and one set of columns, built once: SELECT version, id, <the
+    data columns>, with JSON columns as their text, which goes into the change as
+    it is (`msgspec.Raw`) instead of being parsed here and encoded again; the
+    positions of those JSON columns; and a Struct of the columns (built from a row
+    in one call, encoded as a JSON object with the columns as keys)."""
     cols: list[Any] = []
     raw: list[int] = []
     for i, name in enumerate(names):
@@ -65,7 +79,8 @@ def _feed_select(spec: EntitySpec, names: tuple[str, ...]) -> tuple[Any, list[in
             raw.append(i)
         else:
             cols.append(col)
-    return select(table.c.version, table.c.id, *cols), raw
+    row_struct = msgspec.defstruct(f"{table.name}_row", [(str(n), Any) for n in names])
+    return select(table.c.version, table.c.id, *cols), tuple(raw), row_struct
 
 
 async def _read_entity(
@@ -76,7 +91,7 @@ async def _read_entity(
         return []
     table: Table = spec.table
     names = spec.feed_columns(actor)
-    stmt, raw = _feed_select(spec, names)
+    stmt, raw, row_struct = _feed_query(table, names)
     stmt = stmt.where(table.c.project_id == project_id, _after(table, spec.rank, pos, upto))
     if scope is not True:
         stmt = stmt.where(scope)
@@ -89,11 +104,10 @@ async def _read_entity(
             if values[i] is not None:
                 values[i] = msgspec.Raw(values[i])
         if deleted_at is not None and values[deleted_at]:
-            change = Change(entity=entity, id=rid, project_id=project_id, version=version, deleted=True)
+            out = _Out(entity=entity, id=rid, project_id=project_id, version=version, deleted=True)
         else:
-            data = dict(zip(names, values, strict=True))
-            change = Change(entity=entity, id=rid, project_id=project_id, version=version, data=data)
-        items.append(((version, rank, str(rid)), _encode(change)))
+            out = _Out(entity=entity, id=rid, project_id=project_id, version=version, data=row_struct(*values))
+        items.append(((version, rank, str(rid)), _encode(out)))
     return items
 
 
@@ -113,7 +127,7 @@ async def _read_tombstones(
     return [
         (
             (version, TOMBSTONE_RANK, str(tid)),
-            _encode(Change(entity=entity, id=entity_id, project_id=project_id, version=version, deleted=True)),
+            _encode(_Out(entity=entity, id=entity_id, project_id=project_id, version=version, deleted=True)),
         )
         for version, tid, entity, entity_id in (await db.execute(stmt)).all()
     ]

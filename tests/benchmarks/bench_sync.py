@@ -34,6 +34,7 @@ from server.app import create_app
 from server.db.engine import create_engine
 from server.inspections.models import Inspection
 from server.inspections.rules import item_result_id
+from server.lib.heap import frozen_startup_heap
 from sync.client import SyncClient
 from sync.protocol import PullRequest, PullResponse
 from tests.benchmarks.sync_fixtures import (
@@ -232,7 +233,7 @@ async def run(kind: str, quick: bool, profile: bool) -> dict[str, Any]:
         async with database(kind, Path(tmp)) as url:
             estate = await arrange_estate(url)
             engine = create_engine(url)
-            app = create_app(settings_for(url, Path(tmp)), lifespan_hooks=[])
+            app = create_app(settings_for(url, Path(tmp)), lifespan_hooks=[frozen_startup_heap])  # as served, no worker
             logging.getLogger().setLevel(logging.WARNING)  # create_app logs INFO: a line per request
             load = os.getloadavg()[0]
             try:
