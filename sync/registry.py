@@ -78,6 +78,10 @@ class EntitySpec:
     #: one savepoint per mutation if anything in it is refused. Only for entities
     #: whose hooks read through `ctx.db.get` and never flush.
     batchable: ClassVar[bool] = False
+    #: A batch made only of new records of this entity is written as rows, one
+    #: INSERT per batch (`row_values`), without ORM objects. Only for entities whose
+    #: `after_apply` does nothing for a create (it is not called on that path).
+    row_creates: ClassVar[bool] = False
     #: Deleting sets `deleted` (kept as a tombstone row) instead of removing it.
     soft_delete: ClassVar[bool] = True
     #: Devices may write at all (False: pull only, e.g. places, tickets' server fields).
@@ -93,7 +97,14 @@ class EntitySpec:
 
     def build(self, ctx: ApplyContext, key: uuid.UUID, project_id: uuid.UUID, fields: dict[str, Any]) -> Any:
         """A new ORM object for a device-made record."""
-        return self.model(id=key, project_id=project_id, **fields)
+        return self.model(**self.row_values(ctx, key, project_id, fields))
+
+    def row_values(
+        self, ctx: ApplyContext, key: uuid.UUID, project_id: uuid.UUID, fields: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The column values of a new record (the table's defaults fill the rest);
+        `build` makes the ORM object from the same values."""
+        return {"id": key, "project_id": project_id, **fields}
 
     async def prefetch(self, db: AsyncSession, mutations: list[Any]) -> list[Any]:
         """Load what a batch of puts will read (e.g. parents) in a few queries;

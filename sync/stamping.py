@@ -82,8 +82,9 @@ def _guard_bulk(state: Any) -> None:
 
 
 def _after_flush(session: Session, _ctx: UOWTransaction) -> None:
-    for obj in list(session.new) + list(session.dirty):
-        if isinstance(obj, Synced) and (obj in session.new or session.is_modified(obj)):
+    new = set(session.new)  # (a property that builds a fresh set on every read)
+    for obj in [*new, *session.dirty]:
+        if isinstance(obj, Synced) and (obj in new or session.is_modified(obj)):
             touch(session, type(obj).__table__, obj.project_id, {obj.id})  # type: ignore[attr-defined]
     for obj in session.deleted:
         if isinstance(obj, Synced):

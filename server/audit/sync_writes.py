@@ -2,17 +2,24 @@
 device; this hook, armed by the sync controller with the caller
 (`session.info["audit_actor"]`), records each created, changed or deleted synced
 row — who, role, device, when, before and after of the changed fields — in the
-same transaction (and the same savepoint: a rejected mutation leaves no entry)."""
+same transaction (and the same savepoint: a rejected mutation leaves no entry).
+
+Rows the sync engine inserts without ORM objects (a batch of new records, see
+`sync.push._create_rows`) come as one INSERT that names its entity in the
+execution option ``sync_entity``; each of its rows gets its "create" entry, written
+with one INSERT just before it."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, insert
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
 
+from server.audit.models import AuditEntry
 from server.audit.services import _plain, record, snapshot
+from server.lib.clock import utcnow
 from sync.columns import Synced
 from sync.stamping import entity_name
 
@@ -76,6 +83,36 @@ def _before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
             )
 
 
+def _on_execute(state: ORMExecuteState) -> None:
+    entity = state.execution_options.get("sync_entity")
+    actor = state.session.info.get(ACTOR_KEY)
+    if not entity or actor is None or not state.is_insert:
+        return
+    params: Any = state.parameters
+    rows: list[Any] = params if isinstance(params, list) else [params or {}]
+    at = utcnow()
+    state.session.execute(
+        insert(AuditEntry),
+        [
+            {
+                "at": at,
+                "user_id": actor.user_id,
+                "username": actor.username,
+                "role": actor.role.value,
+                "device_id": actor.device_id,
+                "company_id": actor.company_id,
+                "project_id": row["project_id"],
+                "action": "create",
+                "entity": entity,
+                "entity_id": str(row["id"]),
+                "before": None,
+                "after": {k: _plain(v) for k, v in row.items()},
+            }
+            for row in rows
+        ],
+    )
+
+
 _installed = False
 
 
@@ -83,4 +120,5 @@ def install() -> None:
     global _installed
     if not _installed:
         event.listen(Session, "before_flush", _before_flush)
+        event.listen(Session, "do_orm_execute", _on_execute)
         _installed = True

@@ -197,6 +197,9 @@ class ItemResultSpec(EntitySpec):
     }
     required = ("inspection_id", "section_key", "item_key")
     batchable = True  # answers arrive by the hundred: see sync.push.apply_batch
+    # A create is refused on a frozen inspection (validate), and after_apply acts
+    # only on frozen ones: so a batch of new answers is written as rows.
+    row_creates = True
 
     async def prefetch(self, db: AsyncSession, mutations: list[Any]) -> list[Any]:
         """The inspections of a batch of answers, in one query (then `db.get` finds them)."""
@@ -255,13 +258,15 @@ class ItemResultSpec(EntitySpec):
     async def authorize(self, ctx: ApplyContext, row: Any, fields: dict[str, Any]) -> None:
         _staff_only(ctx)
 
-    def build(self, ctx: ApplyContext, key: uuid.UUID, project_id: uuid.UUID, fields: dict[str, Any]) -> Any:
+    def row_values(
+        self, ctx: ApplyContext, key: uuid.UUID, project_id: uuid.UUID, fields: dict[str, Any]
+    ) -> dict[str, Any]:
         expected = rules.item_result_id(
             fields["inspection_id"], fields["section_key"], fields["instance_id"], fields["item_key"]
         )
         if key != expected:
             raise Rejected(f"id: an item result's id is UUIDv5 of its address; expected {expected}", code="invalid")
-        return ItemResult(id=key, project_id=project_id, answered_by=ctx.actor.user_id, **fields)
+        return {"id": key, "project_id": project_id, "answered_by": ctx.actor.user_id, **fields}
 
     async def merge_record(self, ctx: ApplyContext, row: Any) -> dict[str, Any]:
         insp = await get_inspection(ctx, row.inspection_id)

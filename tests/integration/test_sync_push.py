@@ -323,6 +323,49 @@ async def test_a_batch_of_answers_is_applied_at_once_with_the_same_results(
     assert [(c.kind, c.server_value, c.incoming_value) for c in kept] == [("failure_kept", "fail", "pass")]
 
 
+async def test_a_batch_of_new_answers_is_written_as_rows_audited_and_stamped(
+    client: Any, db: Any, setup: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """New answers only: one INSERT for the batch (no ORM object, no per-mutation
+    savepoint), yet each row is audited with who and which device, stamped, and
+    reaches another device's pull."""
+    import sync.push
+    from server.audit.models import AuditEntry
+
+    a = await device(client, "engineer", setup["pw"], "pad-a")
+    b = await device(client, "cs_assistant", setup["pw"], "pad-b")
+    insp = new_inspection(a, setup["tv"], setup["unit"].id)
+    await a.push()
+
+    async def not_here(*_args: Any) -> Any:
+        raise AssertionError("a batch of new answers is written as rows")
+
+    monkeypatch.setattr(sync.push, "apply_one", not_here)
+    monkeypatch.setattr(sync.push, "_create", not_here)
+    ids = [
+        answer(a, insp, "door", value="pass"),
+        answer(a, insp, "window", value="fail", note="窗框渗水", severity="重要"),
+        answer(a, insp, "flatness", value=3),
+    ]
+    res = await a.push()
+    assert [r.status for r in res] == ["applied"] * 3
+    await db.rollback()
+    rows = {r.id: r for r in (await db.scalars(select(ItemResult).where(ItemResult.id.in_(ids)))).all()}
+    assert [(rows[i].value, rows[i].note) for i in ids] == [("pass", None), ("fail", "窗框渗水"), (3, None)]
+    assert all(r.version > 0 and r.answered_by is not None and r.photos == [] for r in rows.values())
+    entries = (await db.scalars(select(AuditEntry).where(AuditEntry.entity_id.in_([str(i) for i in ids])))).all()
+    by_id = {e.entity_id: (e.action, e.username, e.device_id, e.after["value"]) for e in entries}
+    assert len(entries) == 3
+    assert [by_id[str(i)] for i in ids] == [
+        ("create", "engineer", "pad-a", "pass"),
+        ("create", "engineer", "pad-a", "fail"),
+        ("create", "engineer", "pad-a", 3),
+    ]
+    await b.pull()
+    assert {str(i) for i in ids} <= set(b.replica["item_result"])
+    assert b.replica["item_result"][str(ids[1])]["note"] == "窗框渗水"
+
+
 async def test_a_refused_answer_sends_its_batch_one_at_a_time(client: Any, db: Any, setup: dict[str, Any]) -> None:
     from server.audit.models import AuditEntry
 
