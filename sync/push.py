@@ -175,7 +175,7 @@ async def apply_batch(
                     )
                 ).all()
             }
-            loaded = {obj.id: obj for obj in await spec.prefetch(db, batch)}
+            loaded = {obj.id: obj for obj in await spec.prefetch(db, batch, rows)}
             if spec.row_creates and not rows and len(keys) == len(batch):
                 return await _create_rows(db, spec, batch, context, loaded)
             out = []

@@ -106,9 +106,10 @@ class EntitySpec:
         `build` makes the ORM object from the same values."""
         return {"id": key, "project_id": project_id, **fields}
 
-    async def prefetch(self, db: AsyncSession, mutations: list[Any]) -> list[Any]:
+    async def prefetch(self, db: AsyncSession, mutations: list[Any], rows: dict[uuid.UUID, Any]) -> list[Any]:
         """Load what a batch of puts will read (e.g. parents) in a few queries;
-        the objects returned are kept alive for the batch."""
+        `rows` are the batch's records that exist (loaded and locked already). The
+        objects returned are kept alive for the batch."""
         return []
 
     async def authorize(self, ctx: ApplyContext, row: Any | None, fields: dict[str, Any]) -> None:

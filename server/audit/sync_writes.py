@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event, insert
+from sqlalchemy import Table, event, insert
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import ORMExecuteState, Session
 
@@ -24,6 +24,7 @@ from sync.columns import Synced
 from sync.stamping import entity_name
 
 ACTOR_KEY = "audit_actor"
+AUDIT_TABLE: Table = AuditEntry.__table__  # type: ignore[assignment]
 
 
 def _changes(obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -92,7 +93,7 @@ def _on_execute(state: ORMExecuteState) -> None:
     rows: list[Any] = params if isinstance(params, list) else [params or {}]
     at = utcnow()
     state.session.execute(
-        insert(AuditEntry),
+        insert(AUDIT_TABLE),  # Core: the ORM's bulk path would do per-row work
         [
             {
                 "at": at,

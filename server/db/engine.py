@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -21,6 +22,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cur.close()
 
 
+def _json_dumps(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
+
+
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
@@ -30,6 +35,10 @@ def create_engine(url: str, *, sqlite_immediate: bool = True, **kwargs: Any) -> 
 
     Every engine's sessions stamp writes to synced tables (sync.stamping)."""
     stamping.install()
+    # JSON columns (answers, photo lists, audit before/after) by msgspec: the same
+    # JSON as the standard library's, several times faster on both databases.
+    kwargs.setdefault("json_serializer", _json_dumps)
+    kwargs.setdefault("json_deserializer", msgspec.json.decode)
     if is_sqlite(url):
         database = make_url(url).database
         if database and database != ":memory:":

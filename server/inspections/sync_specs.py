@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 import msgspec
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from checklists.answers import Answer, check_answer
@@ -201,17 +201,16 @@ class ItemResultSpec(EntitySpec):
     # only on frozen ones: so a batch of new answers is written as rows.
     row_creates = True
 
-    async def prefetch(self, db: AsyncSession, mutations: list[Any]) -> list[Any]:
-        """The inspections of a batch of answers, in one query (then `db.get` finds them)."""
-        named: set[uuid.UUID] = set()
+    async def prefetch(self, db: AsyncSession, mutations: list[Any], rows: dict[uuid.UUID, Any]) -> list[Any]:
+        """The inspections of a batch of answers — those named by new answers and
+        those of the existing ones — in one query (then `get_inspection` finds them)."""
+        named = {row.inspection_id for row in rows.values()}
         for m in mutations:
             try:
                 named.add(uuid.UUID(str(m.fields["inspection_id"])))
             except (KeyError, ValueError):
                 continue
-        existing = select(ItemResult.inspection_id).where(ItemResult.id.in_([m.key for m in mutations]))
-        stmt = select(Inspection).where(or_(Inspection.id.in_(named), Inspection.id.in_(existing)))
-        return list((await db.scalars(stmt)).all())
+        return list((await db.scalars(select(Inspection).where(Inspection.id.in_(named)))).all())
 
     async def project_for_create(self, ctx: ApplyContext, key: uuid.UUID, fields: dict[str, Any]) -> uuid.UUID:
         return (await load_inspection(ctx, fields["inspection_id"])).project_id
