@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from sqlalchemy import Table, event, insert
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import ORMExecuteState, Session
@@ -107,7 +108,7 @@ def _on_execute(state: ORMExecuteState) -> None:
                 "entity": entity,
                 "entity_id": str(row["id"]),
                 "before": None,
-                "after": {k: _plain(v) for k, v in row.items()},
+                "after": msgspec.to_builtins(row),  # UUIDs, datetimes as strings, like _plain
             }
             for row in rows
         ],
