@@ -108,6 +108,23 @@ def sync_purge(settings: Settings, days: int | None) -> None:
 
 @main.command()
 @click.pass_obj
+def prune(settings: Settings) -> None:
+    """Remove what has outlived its use 清理过期数据 (run daily, e.g. from cron).
+
+    Mutation results older than FIELDROUND_SYNC_RESULT_DAYS, login failures outside
+    the throttle window, sessions idle longer than a refresh token lives, done jobs
+    older than FIELDROUND_DONE_JOB_DAYS, tombstones older than
+    FIELDROUND_SYNC_TOMBSTONE_DAYS. The audit log is kept."""
+    from datetime import UTC, datetime
+
+    from server.housekeeping.services import prune as prune_all
+
+    report = run_with_session(settings, lambda db: prune_all(db, settings, datetime.now(UTC)))
+    click.echo("pruned 已清理: " + ", ".join(f"{n} {what.replace('_', ' ')}" for what, n in report.items()))
+
+
+@main.command()
+@click.pass_obj
 def demo(settings: Settings) -> None:
     """Load the demo estate once 载入演示数据."""
     from server.demo import DEMO_USERS, load_demo

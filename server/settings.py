@@ -34,6 +34,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_body_bytes: int = 2 * 1024 * 1024
     max_photo_bytes: int = 20 * 1024 * 1024
     sync_tombstone_days: int = 90
+    sync_result_days: int = 90
+    done_job_days: int = 30
     demo_password: str = "fieldround-demo"
     run_embedded_worker: bool = True
 
@@ -98,6 +100,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         max_body_bytes=_int(env, "FIELDROUND_MAX_BODY_BYTES", 2 * 1024 * 1024),
         max_photo_bytes=_int(env, "FIELDROUND_MAX_PHOTO_BYTES", 20 * 1024 * 1024),
         sync_tombstone_days=_int(env, "FIELDROUND_SYNC_TOMBSTONE_DAYS", 90),
+        sync_result_days=_int(env, "FIELDROUND_SYNC_RESULT_DAYS", 90),
+        done_job_days=_int(env, "FIELDROUND_DONE_JOB_DAYS", 30),
         demo_password=env.get("FIELDROUND_DEMO_PASSWORD") or "fieldround-demo",
         run_embedded_worker=_bool(env, "FIELDROUND_EMBEDDED_WORKER", True),
     )
