@@ -50,6 +50,17 @@ Transport = Callable[[str, dict[str, Any]], Awaitable[tuple[int, bytes | dict[st
 _T = TypeVar("_T")
 
 
+def _error_body(data: bytes | dict[str, Any]) -> dict[str, Any]:
+    """An error answer as a dict: problem+json, or whatever a proxy sent instead."""
+    if not isinstance(data, bytes):
+        return data
+    try:
+        body = msgspec.json.decode(data)
+    except msgspec.DecodeError:
+        return {"detail": data.decode("utf-8", "replace")[:500]}
+    return body if isinstance(body, dict) else {"detail": body}
+
+
 class SyncClient:
     def __init__(
         self,
@@ -131,7 +142,7 @@ class SyncClient:
     async def _post(self, path: str, body: msgspec.Struct, into: type[_T]) -> _T:
         status, data = await self.transport(path, msgspec.to_builtins(body))
         if status >= 400:
-            raise HTTPStatusError(status, msgspec.json.decode(data) if isinstance(data, bytes) else data)
+            raise HTTPStatusError(status, _error_body(data))
         if isinstance(data, bytes):
             return msgspec.json.decode(data, type=into)
         return msgspec.convert(data, into)

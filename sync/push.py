@@ -222,7 +222,7 @@ async def _create_rows(
             values = spec.row_values(ctx, m.key, project_id, fields)
         except (Rejected, LateEdit) as exc:
             raise _Refused from exc
-        by_columns.setdefault(tuple(values), []).append(values)
+        by_columns.setdefault(tuple(sorted(values)), []).append(values)
         touched.setdefault(project_id, []).append(m.key)
         out.append(MutationResult(id=m.id, status="applied"))
     stmt = insert(spec.table).execution_options(sync_touched=True, sync_entity=spec.name)
