@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import JSON, Table, Text, and_, cast, exists, literal, or_, select, union_all, update
+from sqlalchemy import JSON, ColumnElement, Table, Text, and_, cast, exists, literal, or_, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sync import cursor as cursors
@@ -83,19 +83,37 @@ def _feed_query(table: Table, names: tuple[str, ...]) -> tuple[Any, tuple[int, .
     return select(table.c.version, table.c.id, *cols), tuple(raw), row_struct
 
 
+def _entity_filter(
+    spec: EntitySpec, actor: Actor, project_id: uuid.UUID, pos: Position, upto: int
+) -> ColumnElement[bool] | None:
+    """The rows of `spec`'s table this caller receives after `pos`; None: none at all."""
+    scope = spec.scope(actor)
+    if scope is False:
+        return None
+    table: Table = spec.table
+    cond = and_(table.c.project_id == project_id, _after(table, spec.rank, pos, upto))
+    return cond if scope is True else and_(cond, scope)
+
+
+def _tombstone_filter(actor: Actor, project_id: uuid.UUID, pos: Position, upto: int) -> ColumnElement[bool]:
+    """The tombstones meant for this caller (everyone's, or its organisation's) after `pos`."""
+    return and_(
+        tombstones.c.project_id == project_id,
+        _after(tombstones, TOMBSTONE_RANK, pos, upto),
+        or_(tombstones.c.audience_org_id.is_(None), tombstones.c.audience_org_id == actor.org_id),
+    )
+
+
 async def _read_entity(
     db: AsyncSession, spec: EntitySpec, actor: Actor, project_id: uuid.UUID, pos: Position, upto: int
 ) -> list[_Item]:
-    scope = spec.scope(actor)
-    if scope is False:
+    cond = _entity_filter(spec, actor, project_id, pos, upto)
+    if cond is None:
         return []
     table: Table = spec.table
     names = spec.feed_columns(actor)
     stmt, raw, row_struct = _feed_query(table, names)
-    stmt = stmt.where(table.c.project_id == project_id, _after(table, spec.rank, pos, upto))
-    if scope is not True:
-        stmt = stmt.where(scope)
-    stmt = stmt.order_by(table.c.version, table.c.id).limit(ROWS_PER_QUERY)
+    stmt = stmt.where(cond).order_by(table.c.version, table.c.id).limit(ROWS_PER_QUERY)
     deleted_at = names.index("deleted") if "deleted" in names else None
     entity, rank = spec.name, spec.rank
     items: list[_Item] = []
@@ -116,11 +134,7 @@ async def _read_tombstones(
 ) -> list[_Item]:
     stmt = (
         select(tombstones.c.version, tombstones.c.id, tombstones.c.entity, tombstones.c.entity_id)
-        .where(
-            tombstones.c.project_id == project_id,
-            _after(tombstones, TOMBSTONE_RANK, pos, upto),
-            or_(tombstones.c.audience_org_id.is_(None), tombstones.c.audience_org_id == actor.org_id),
-        )
+        .where(_tombstone_filter(actor, project_id, pos, upto))
         .order_by(tombstones.c.version, tombstones.c.id)
         .limit(ROWS_PER_QUERY)
     )
@@ -138,22 +152,9 @@ async def _feeds_with_rows(
 ) -> set[int]:
     """Which feeds (the specs' tables by index, then the tombstones) have a row after
     `pos` for this caller: one query of EXISTS probes, instead of one read per table."""
-    probes = []
-    for i, spec in enumerate(specs):
-        scope = spec.scope(actor)
-        if scope is False:
-            continue
-        table: Table = spec.table
-        cond = and_(table.c.project_id == project_id, _after(table, spec.rank, pos, upto))
-        if scope is not True:
-            cond = and_(cond, scope)
-        probes.append(select(literal(i).label("feed")).where(exists().where(cond)))
-    stones = and_(
-        tombstones.c.project_id == project_id,
-        _after(tombstones, TOMBSTONE_RANK, pos, upto),
-        or_(tombstones.c.audience_org_id.is_(None), tombstones.c.audience_org_id == actor.org_id),
-    )
-    probes.append(select(literal(len(specs)).label("feed")).where(exists().where(stones)))
+    conds = [_entity_filter(spec, actor, project_id, pos, upto) for spec in specs]
+    conds.append(_tombstone_filter(actor, project_id, pos, upto))
+    probes = [select(literal(i).label("feed")).where(exists().where(c)) for i, c in enumerate(conds) if c is not None]
     return set((await db.scalars(union_all(*probes))).all())
 
 

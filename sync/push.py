@@ -216,7 +216,7 @@ async def _create_rows(
     out = []
     for m in batch:
         ctx = context(m)
-        ctx.batch_rows, ctx.batch_loaded = {}, loaded
+        ctx.batch_loaded = loaded
         try:
             project_id, fields = await _checked_create(ctx, spec, m)
             values = spec.row_values(ctx, m.key, project_id, fields)

@@ -54,25 +54,45 @@ def record(
     project_id: uuid.UUID | None = None,
     company_id: uuid.UUID | None = None,
 ) -> AuditEntry:
+    entry = AuditEntry(
+        **entry_values(
+            actor, action, entity, entity_id, before=before, after=after, project_id=project_id, company_id=company_id
+        )
+    )
+    db.add(entry)
+    return entry
+
+
+def entry_values(
+    actor: Principal | None,
+    action: str,
+    entity: str,
+    entity_id: Any,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    project_id: uuid.UUID | None = None,
+    company_id: uuid.UUID | None = None,
+) -> dict[str, Any]:
+    """The columns of one audit entry (`record` adds it as an object; a bulk writer
+    inserts many at once). Of a before/after pair only the changed keys are kept."""
     if before is not None and after is not None:
         changed = {k for k in set(before) | set(after) if before.get(k) != after.get(k)}
         before = {k: before.get(k) for k in sorted(changed)}
         after = {k: after.get(k) for k in sorted(changed)}
-    entry = AuditEntry(
-        user_id=actor.user_id if actor else None,
-        username=actor.username if actor else None,
-        role=actor.role.value if actor else None,
-        device_id=actor.device_id if actor else None,
-        company_id=company_id or (actor.company_id if actor else None),
-        project_id=project_id,
-        action=action,
-        entity=entity,
-        entity_id=str(entity_id),
-        before=before,
-        after=after,
-    )
-    db.add(entry)
-    return entry
+    return {
+        "user_id": actor.user_id if actor else None,
+        "username": actor.username if actor else None,
+        "role": actor.role.value if actor else None,
+        "device_id": actor.device_id if actor else None,
+        "company_id": company_id or (actor.company_id if actor else None),
+        "project_id": project_id,
+        "action": action,
+        "entity": entity,
+        "entity_id": str(entity_id),
+        "before": before,
+        "after": after,
+    }
 
 
 async def list_entries(

@@ -19,8 +19,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from server.audit.models import AuditEntry
-from server.audit.services import _plain, record, snapshot
-from server.lib.clock import utcnow
+from server.audit.services import _plain, entry_values, record, snapshot
 from sync.columns import Synced
 from sync.stamping import entity_name
 
@@ -92,27 +91,12 @@ def _on_execute(state: ORMExecuteState) -> None:
         return
     params: Any = state.parameters
     rows: list[Any] = params if isinstance(params, list) else [params or {}]
-    at = utcnow()
-    state.session.execute(
-        insert(AUDIT_TABLE),  # Core: the ORM's bulk path would do per-row work
-        [
-            {
-                "at": at,
-                "user_id": actor.user_id,
-                "username": actor.username,
-                "role": actor.role.value,
-                "device_id": actor.device_id,
-                "company_id": actor.company_id,
-                "project_id": row["project_id"],
-                "action": "create",
-                "entity": entity,
-                "entity_id": str(row["id"]),
-                "before": None,
-                "after": msgspec.to_builtins(row),  # UUIDs, datetimes as strings, like _plain
-            }
-            for row in rows
-        ],
-    )
+    entries = [
+        # UUIDs and datetimes as strings, as `snapshot` gives them
+        entry_values(actor, "create", entity, row["id"], after=msgspec.to_builtins(row), project_id=row["project_id"])
+        for row in rows
+    ]
+    state.session.execute(insert(AUDIT_TABLE), entries)  # Core: the ORM's bulk path would do per-row work
 
 
 _installed = False

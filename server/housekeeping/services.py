@@ -21,8 +21,9 @@ The audit log is never pruned.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import delete
+from sqlalchemy import CursorResult, Delete, delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import DeviceSession, LoginFailure
@@ -58,6 +59,6 @@ async def prune(db: AsyncSession, settings: Settings, now: datetime) -> dict[str
     return {**counts, "tombstones": stones["tombstones"]}
 
 
-async def _delete(db: AsyncSession, stmt: object) -> int:
-    result = await db.execute(stmt.execution_options(synchronize_session=False))  # type: ignore[attr-defined]
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+async def _delete(db: AsyncSession, stmt: Delete) -> int:
+    result = cast(CursorResult[Any], await db.execute(stmt.execution_options(synchronize_session=False)))
+    return result.rowcount
