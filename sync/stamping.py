@@ -91,18 +91,14 @@ def _after_flush(session: Session, _ctx: UOWTransaction) -> None:
             bury(session, entity_name(obj), obj.project_id, obj.id)  # type: ignore[attr-defined]
 
 
-def checkpoint(session: Session) -> tuple[int, ...]:
-    """Where the tombstone lists stand, to undo a rolled-back savepoint's deletes."""
-    t = _touched(session)
-    return tuple(len(t.tombstones[p]) for p in sorted(t.tombstones, key=str))
+def checkpoint(session: Session) -> dict[uuid.UUID, int]:
+    """Where each project's tombstone list stands, to undo a rolled-back savepoint's deletes."""
+    return {p: len(stones) for p, stones in _touched(session).tombstones.items()}
 
 
-def restore(session: Session, mark: tuple[int, ...]) -> None:
-    t = _touched(session)
-    for p, n in zip(sorted(t.tombstones, key=str), mark, strict=False):
-        del t.tombstones[p][n:]
-    for p in sorted(t.tombstones, key=str)[len(mark) :]:
-        t.tombstones[p].clear()
+def restore(session: Session, mark: dict[uuid.UUID, int]) -> None:
+    for p, stones in _touched(session).tombstones.items():
+        del stones[mark.get(p, 0) :]
 
 
 def _next_version(session: Session, project_id: uuid.UUID) -> int:
