@@ -14,7 +14,6 @@ class ConflictSpec(EntitySpec):
     rank = 90
     device_writes = False
     device_creates = False
-    soft_delete = False
 
     @property
     def table(self) -> Any:

@@ -34,7 +34,6 @@ async def record_conflict(
     merged_value: Any,
     flagged: bool,
     note: str | None = None,
-    op: str = "put",
 ) -> uuid.UUID:
     cid = uuid.uuid4()
     await ctx.db.execute(
@@ -57,7 +56,7 @@ async def record_conflict(
             created_at=ctx.now,
             status="open",
             flagged=flagged,
-            note=note if op == "put" else f"{op}: {note}",
+            note=note,
         )
     )
     stamping.touch(ctx.db.sync_session, conflicts, project_id, {cid})

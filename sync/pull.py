@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import heapq
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +22,7 @@ from sync.errors import BadBatch
 from sync.protocol import PROTOCOL_VERSION, PullPage, PullRequest, TemplateRef
 from sync.push import check_protocol
 from sync.registry import Actor, EntitySpec, Registry
-from sync.tables import clocks, devices, tombstones
+from sync.tables import clocks, device_key, devices, tombstones
 
 #: Rows read per table per page; bounds memory together with max_bytes.
 ROWS_PER_QUERY = 1000
@@ -83,16 +84,27 @@ def _feed_query(table: Table, names: tuple[str, ...]) -> tuple[Any, tuple[int, .
     return select(table.c.version, table.c.id, *cols), tuple(raw), row_struct
 
 
-def _entity_filter(
-    spec: EntitySpec, actor: Actor, project_id: uuid.UUID, pos: Position, upto: int
-) -> ColumnElement[bool] | None:
-    """The rows of `spec`'s table this caller receives after `pos`; None: none at all."""
-    scope = spec.scope(actor)
-    if scope is False:
+@dataclass(frozen=True)
+class _Feed:
+    """One entity table as this caller sees it, worked out once per pull: which of
+    its rows (`scope`: all, a clause, or none) and which columns."""
+
+    spec: EntitySpec
+    scope: ColumnElement[bool] | bool
+    names: tuple[str, ...]
+
+    @classmethod
+    def of(cls, spec: EntitySpec, actor: Actor) -> _Feed:
+        return cls(spec, spec.scope(actor), spec.feed_columns(actor))
+
+
+def _entity_filter(feed: _Feed, project_id: uuid.UUID, pos: Position, upto: int) -> ColumnElement[bool] | None:
+    """The rows of the feed's table this caller receives after `pos`; None: none at all."""
+    if feed.scope is False:
         return None
-    table: Table = spec.table
-    cond = and_(table.c.project_id == project_id, _after(table, spec.rank, pos, upto))
-    return cond if scope is True else and_(cond, scope)
+    table: Table = feed.spec.table
+    cond = and_(table.c.project_id == project_id, _after(table, feed.spec.rank, pos, upto))
+    return cond if feed.scope is True else and_(cond, feed.scope)
 
 
 def _tombstone_filter(actor: Actor, project_id: uuid.UUID, pos: Position, upto: int) -> ColumnElement[bool]:
@@ -104,14 +116,12 @@ def _tombstone_filter(actor: Actor, project_id: uuid.UUID, pos: Position, upto: 
     )
 
 
-async def _read_entity(
-    db: AsyncSession, spec: EntitySpec, actor: Actor, project_id: uuid.UUID, pos: Position, upto: int
-) -> list[_Item]:
-    cond = _entity_filter(spec, actor, project_id, pos, upto)
+async def _read_entity(db: AsyncSession, feed: _Feed, project_id: uuid.UUID, pos: Position, upto: int) -> list[_Item]:
+    cond = _entity_filter(feed, project_id, pos, upto)
     if cond is None:
         return []
+    spec, names = feed.spec, feed.names
     table: Table = spec.table
-    names = spec.feed_columns(actor)
     stmt, raw, row_struct = _feed_query(table, names)
     stmt = stmt.where(cond).order_by(table.c.version, table.c.id).limit(ROWS_PER_QUERY)
     deleted_at = names.index("deleted") if "deleted" in names else None
@@ -148,11 +158,11 @@ async def _read_tombstones(
 
 
 async def _feeds_with_rows(
-    db: AsyncSession, specs: list[EntitySpec], actor: Actor, project_id: uuid.UUID, pos: Position, upto: int
+    db: AsyncSession, feeds: list[_Feed], actor: Actor, project_id: uuid.UUID, pos: Position, upto: int
 ) -> set[int]:
-    """Which feeds (the specs' tables by index, then the tombstones) have a row after
-    `pos` for this caller: one query of EXISTS probes, instead of one read per table."""
-    conds = [_entity_filter(spec, actor, project_id, pos, upto) for spec in specs]
+    """Which feeds (the tables by index, then the tombstones) have a row after `pos`
+    for this caller: one query of EXISTS probes, instead of one read per table."""
+    conds = [_entity_filter(feed, project_id, pos, upto) for feed in feeds]
     conds.append(_tombstone_filter(actor, project_id, pos, upto))
     probes = [select(literal(i).label("feed")).where(exists().where(c)) for i, c in enumerate(conds) if c is not None]
     return set((await db.scalars(union_all(*probes))).all())
@@ -176,11 +186,7 @@ async def pull(
     positions = cursors.decode(request.cursor)
     # 4. Read the device's last applied mutation id BEFORE the clocks: every
     #    mutation it counts committed no later than the versions read next.
-    lmid = await db.scalar(
-        select(devices.c.last_mutation_id).where(
-            (devices.c.user_id == actor.user_id) & (devices.c.device_id == request.device_id)
-        )
-    )
+    lmid = await db.scalar(select(devices.c.last_mutation_id).where(device_key(actor.user_id, request.device_id)))
     # 5. Read the clocks of the projects in scope: this pull reads nothing newer.
     scope = sorted(actor.project_ids, key=str)
     clock_rows = {
@@ -201,6 +207,7 @@ async def pull(
         del positions[p]
     # 7. Fill the page project by project, merging every visible table in
     #    (version, rank, id) order, until max_bytes.
+    feeds = [_Feed.of(spec, actor) for spec in registry.all()]
     changes: list[msgspec.Raw] = []
     size = 0
     has_more = False
@@ -209,13 +216,12 @@ async def pull(
         pos = positions[p]
         if pos[0] >= upto and pos[1] == DONE_RANK:
             continue
-        specs = registry.all()
-        readers = [functools.partial(_read_entity, db, spec, actor, p) for spec in specs]
+        readers = [functools.partial(_read_entity, db, feed, p) for feed in feeds]
         readers.append(functools.partial(_read_tombstones, db, actor, p))
         # A stream read to its end (a short batch) is not read again for this page:
         # its rows not yet taken are kept for the next round. Tables with nothing
         # after the position are found with one query and not read at all.
-        live = await _feeds_with_rows(db, specs, actor, p, pos, upto)
+        live = await _feeds_with_rows(db, feeds, actor, p, pos, upto)
         complete: dict[int, list[_Item]] = {i: [] for i in range(len(readers)) if i not in live}
         while True:
             streams: list[list[_Item]] = []
@@ -256,9 +262,7 @@ async def pull(
             break
     # 8. Record the pull and answer; the last mutation id only on the last page.
     await db.execute(
-        update(devices)
-        .where((devices.c.user_id == actor.user_id) & (devices.c.device_id == request.device_id))
-        .values(last_pull_at=datetime.now(UTC))
+        update(devices).where(device_key(actor.user_id, request.device_id)).values(last_pull_at=datetime.now(UTC))
     )
     await db.commit()
     return PullPage(

@@ -5,9 +5,10 @@ The numbered steps match docs/sync-protocol.md §Push line for line.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,7 +30,7 @@ from sync.protocol import (
     PushResponse,
 )
 from sync.registry import Actor, ApplyContext, EntitySpec, Registry
-from sync.tables import devices, results
+from sync.tables import device_key, devices, results
 
 
 def check_protocol(version: int) -> None:
@@ -39,7 +40,7 @@ def check_protocol(version: int) -> None:
 
 async def lock_device(db: AsyncSession, actor: Actor, device_id: str, protocol: int) -> int:
     """The device's last applied mutation id, with its row locked until commit."""
-    key = (devices.c.user_id == actor.user_id) & (devices.c.device_id == device_id)
+    key = device_key(actor.user_id, device_id)
     row = (await db.execute(select(devices.c.last_mutation_id).where(key).with_for_update())).first()
     if row is None:
         try:
@@ -118,7 +119,7 @@ async def push(
     # … together with the device's last applied mutation id.
     await db.execute(
         update(devices)
-        .where((devices.c.user_id == actor.user_id) & (devices.c.device_id == request.device_id))
+        .where(device_key(actor.user_id, request.device_id))
         .values(last_mutation_id=last, protocol=request.protocol, last_push_at=now, client_time=request.client_time)
     )
     # 9. Commit: the stamping hook bumps each touched project's clock and stamps rows.
@@ -131,11 +132,9 @@ async def stored_results(db: AsyncSession, actor: Actor, device_id: str, ids: li
     if not ids:
         return []
     rows = await db.execute(
-        select(results.c.result)
-        .where(
+        select(results.c.result).where(
             (results.c.user_id == actor.user_id) & (results.c.device_id == device_id) & results.c.mutation_id.in_(ids)
         )
-        .order_by(results.c.mutation_id)
     )
     found = [msgspec.convert(r[0], MutationResult) for r in rows]
     known = {r.id for r in found}
@@ -146,6 +145,25 @@ async def stored_results(db: AsyncSession, actor: Actor, device_id: str, ids: li
 
 class _Refused(Exception):
     """Something in a batch is refused: apply that batch one mutation at a time."""
+
+
+@contextlib.asynccontextmanager
+async def _savepoint(db: AsyncSession) -> AsyncIterator[None]:
+    """A savepoint; if it rolls back, the tombstones recorded inside go with it."""
+    mark = stamping.checkpoint(db.sync_session)
+    try:
+        async with db.begin_nested():
+            yield
+    except BaseException:
+        stamping.restore(db.sync_session, mark)
+        raise
+
+
+def _result(m: Mutation, ctx: ApplyContext) -> MutationResult:
+    """An applied mutation's result: merged with conflicts recorded, or plainly applied."""
+    if ctx.conflict_ids:
+        return MutationResult(id=m.id, status="conflict", code="merged", conflicts=ctx.conflict_ids)
+    return MutationResult(id=m.id, status="applied")
 
 
 async def apply_batch(
@@ -160,9 +178,8 @@ async def apply_batch(
     spec = registry.get(batch[0].entity) if batch else None
     if spec is None or not spec.batchable or any(m.op != "put" or m.entity != spec.name for m in batch):
         return None
-    mark = stamping.checkpoint(db.sync_session)
     try:
-        async with db.begin_nested():
+        async with _savepoint(db):
             keys = list({m.key for m in batch})
             rows: dict[uuid.UUID, Any] = {
                 r.id: r
@@ -187,13 +204,9 @@ async def apply_batch(
                     await _apply(ctx, registry, m)
                 except (Rejected, LateEdit) as exc:
                     raise _Refused from exc
-                if ctx.conflict_ids:
-                    out.append(MutationResult(id=m.id, status="conflict", code="merged", conflicts=ctx.conflict_ids))
-                else:
-                    out.append(MutationResult(id=m.id, status="applied"))
+                out.append(_result(m, ctx))
             await db.flush()
     except (_Refused, IntegrityError):
-        stamping.restore(db.sync_session, mark)
         return None
     return out
 
@@ -234,31 +247,24 @@ async def _create_rows(
 
 
 async def apply_one(ctx: ApplyContext, registry: Registry, mutation: Mutation) -> MutationResult:
-    db = ctx.db
-    mark = stamping.checkpoint(db.sync_session)
     try:
-        async with db.begin_nested():
+        async with _savepoint(ctx.db):
             await _apply(ctx, registry, mutation)
     except Rejected as exc:
-        stamping.restore(db.sync_session, mark)
         return MutationResult(id=mutation.id, status="rejected", reason=exc.reason, code=exc.code)
     except LateEdit as exc:
-        stamping.restore(db.sync_session, mark)
         await _keep_late_edit(ctx, registry, mutation, exc)
         return MutationResult(
             id=mutation.id, status="conflict", reason=exc.reason, code="late_edit", conflicts=ctx.conflict_ids
         )
     except IntegrityError as exc:
-        stamping.restore(db.sync_session, mark)
         return MutationResult(
             id=mutation.id,
             status="rejected",
             code="integrity",
             reason=f"refused by a database constraint: {str(exc.orig).splitlines()[0][:200]}",
         )
-    if ctx.conflict_ids:
-        return MutationResult(id=mutation.id, status="conflict", code="merged", conflicts=ctx.conflict_ids)
-    return MutationResult(id=mutation.id, status="applied")
+    return _result(mutation, ctx)
 
 
 async def _apply(ctx: ApplyContext, registry: Registry, m: Mutation) -> None:
@@ -297,7 +303,7 @@ def _check_fields(spec: EntitySpec, fields: dict[str, Any]) -> None:
 
 
 def _check_not_deleted(spec: EntitySpec, row: Any) -> None:
-    if spec.soft_delete and getattr(row, "deleted", False):
+    if row.deleted:
         raise LateEdit(f"{spec.name} was deleted; the edit is kept for review")
 
 
@@ -374,17 +380,15 @@ async def _update(ctx: ApplyContext, spec: EntitySpec, row: Any, m: Mutation) ->
 
 
 async def _delete(ctx: ApplyContext, spec: EntitySpec, row: Any | None) -> None:
-    # 7d. A delete: idempotent; refused as a late edit if the record is frozen.
-    if row is None or (spec.soft_delete and getattr(row, "deleted", False)):
+    # 7d. A delete: idempotent and soft (the row stays, `deleted` true, and reaches
+    #     devices as a deletion); refused as a late edit if the record is frozen.
+    if row is None or row.deleted:
         return
     reason = spec.frozen_reason(row)
     if reason:
         raise LateEdit(reason)
     await spec.authorize(ctx, row, {})
-    if spec.soft_delete:
-        row.deleted = True
-    else:
-        await ctx.db.delete(row)
+    row.deleted = True
     await ctx.db.flush()
     await spec.after_apply(ctx, row, False, {"deleted"})
 
@@ -411,7 +415,6 @@ async def _keep_late_edit(ctx: ApplyContext, registry: Registry, m: Mutation, ex
             base_value=(m.base or {}).get(name),
             merged_value=current,
             flagged=True,
-            note=exc.reason,
-            op=m.op,
+            note=exc.reason if m.op == "put" else f"{m.op}: {exc.reason}",
         )
         ctx.conflict_ids.append(cid)

@@ -79,12 +79,11 @@ class EntitySpec:
     #: whose hooks read through `ctx.db.get` and never flush.
     batchable: ClassVar[bool] = False
     #: A batch made only of new records of this entity is written as rows, one
-    #: INSERT per batch (`row_values`), without ORM objects. Only for entities whose
-    #: `after_apply` does nothing for a create (it is not called on that path).
+    #: INSERT per set of columns (`row_values`), without ORM objects. Only for
+    #: entities whose `after_apply` does nothing for a create (not called there).
     row_creates: ClassVar[bool] = False
-    #: Deleting sets `deleted` (kept as a tombstone row) instead of removing it.
-    soft_delete: ClassVar[bool] = True
     #: Devices may write at all (False: pull only, e.g. places, tickets' server fields).
+    #: A device-written model has a `deleted` column: a device's delete is soft.
     device_writes: ClassVar[bool] = True
 
     # --- writing ------------------------------------------------------------------------
@@ -160,11 +159,13 @@ class EntitySpec:
 class Registry:
     def __init__(self) -> None:
         self._by_name: dict[str, EntitySpec] = {}
+        self._ranked: list[EntitySpec] = []
 
     def register(self, spec: EntitySpec) -> None:
         if spec.name in self._by_name:
             raise ValueError(f"sync entity {spec.name!r} registered twice")
         self._by_name[spec.name] = spec
+        self._ranked = sorted(self._by_name.values(), key=lambda s: s.rank)
         if spec.model is not object:
             # Tombstones of hard-deleted rows carry the entity's name on the wire.
             spec.model.__sync_entity__ = spec.name
@@ -173,7 +174,5 @@ class Registry:
         return self._by_name.get(name)
 
     def all(self) -> list[EntitySpec]:
-        return sorted(self._by_name.values(), key=lambda s: s.rank)
-
-    def by_model(self, model: type[Any]) -> EntitySpec | None:
-        return next((s for s in self._by_name.values() if s.model is model), None)
+        """Every entity, in feed order (by rank)."""
+        return list(self._ranked)

@@ -4,11 +4,14 @@ tombstones and conflicts. Created by the Alembic migration 0002_sync."""
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
     Column,
+    ColumnElement,
     DateTime,
     Index,
     Integer,
@@ -111,3 +114,8 @@ conflicts = Table(
     Column("flagged", Boolean, nullable=False, default=False),
     Index("ix_sync_conflicts_project_id_version", "project_id", "version"),
 )
+
+
+def device_key(user_id: uuid.UUID, device_id: str) -> ColumnElement[bool]:
+    """The row of one user's device in `devices`."""
+    return (devices.c.user_id == user_id) & (devices.c.device_id == device_id)

@@ -14,7 +14,6 @@ HIDDEN = {"id", "version", "project_id", "company_id", "created_at", "updated_at
 class _PlaceSpec(EntitySpec):
     device_writes = False
     device_creates = False
-    soft_delete = False
 
     def scope(self, actor: Actor) -> bool:
         return True

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import cast
 
-from litestar import Controller, Request, post
+from litestar import Controller, post
 from litestar.params import JSONBody
 
 from server.accounts.deps import CurrentUser
@@ -22,9 +22,7 @@ class SyncController(Controller):
     tags = ["sync 同步"]  # noqa: RUF012
 
     @post("/push", status_code=200, summary="Apply a device's mutations exactly once 上传变更")
-    async def push(
-        self, data: JSONBody[PushRequest], db: DB, principal: CurrentUser, request: Request[Any, Any, Any]
-    ) -> PushResponse:
+    async def push(self, data: JSONBody[PushRequest], db: DB, principal: CurrentUser) -> PushResponse:
         db.sync_session.info[ACTOR_KEY] = principal  # every write of this push is audited
         return await push(db, registry(), principal, principal.device_id, data)
 
