@@ -7,7 +7,7 @@ that a device may also make, and UTC timestamps.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator, Uuid
@@ -37,7 +37,7 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        return as_utc(value)
+        return value.astimezone(UTC)  # SQLite keeps no offset: store the UTC time
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return None if value is None else as_utc(value)
