@@ -22,7 +22,6 @@ SMALL_TEMPLATE = Path(__file__).parent / "fixtures" / "templates" / "sync_small.
 
 class Device(SyncClient):
     lose_next_answer = False
-    fail_next_request = False
 
 
 async def device(client: AsyncTestClient[Any], username: str, password: str, device_id: str, **kwargs: Any) -> Device:
@@ -31,9 +30,6 @@ async def device(client: AsyncTestClient[Any], username: str, password: str, dev
     dev: Device
 
     async def transport(path: str, body: dict[str, Any]) -> tuple[int, bytes]:
-        if dev.fail_next_request:
-            dev.fail_next_request = False
-            raise TransportError("network down before the request left")
         resp = await client.post(path, json=body, headers=headers)
         if dev.lose_next_answer:
             dev.lose_next_answer = False

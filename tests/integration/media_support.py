@@ -1,5 +1,5 @@
 """Shared helpers for the photo, storage and job tests: fixture photos, logged-in
-headers, running the job worker until the queue is empty, an S3 server on loopback."""
+upload headers, running the job worker until the queue is empty, an S3 server on loopback."""
 
 from __future__ import annotations
 
@@ -15,12 +15,19 @@ from litestar import Litestar
 from server.db.engine import create_engine, create_session_factory
 from server.jobs.worker import Worker
 from server.settings import Settings
+from tests.factories import auth_headers
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "photos"
+JPEG = {"Content-Type": "image/jpeg"}
 
 
 def fixture_bytes(name: str) -> bytes:
     return (FIXTURES / name).read_bytes()
+
+
+async def upload_headers(client: Any, demo: dict[str, Any], user: str = "engineer") -> dict[str, str]:
+    """Headers for a JPEG upload by `user` of the demo estate (logged in afresh)."""
+    return {**JPEG, **await auth_headers(client, user, demo["password"])}
 
 
 def photo_url(photo_id: uuid.UUID, **params: Any) -> str:

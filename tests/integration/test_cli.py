@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from sqlalchemy import select
 
 from server.cli import main
+from server.db.engine import create_engine, create_session_factory
 
 
 @pytest.fixture
@@ -160,49 +165,47 @@ def test_help_lists_the_commands(var_dir: Path) -> None:
         assert command in result.output
 
 
-def test_sync_purge_raises_the_horizon(tmp_path: Any) -> None:
+def test_sync_purge_raises_the_horizon(var_dir: Path) -> None:
     """`fieldround sync purge --days 0` removes tombstones (here: of a deleted unit)."""
-    import asyncio
-
-    from click.testing import CliRunner
-    from sqlalchemy import select
-
-    from server.cli import main
-    from server.db.engine import create_engine, create_session_factory
     from server.places.models import Unit
     from server.syncing.registry import registry
-    from sync.tables import clocks, tombstones
 
-    env = {"FIELDROUND_VAR_DIR": str(tmp_path), "FIELDROUND_DEMO_PASSWORD": "pw-12345678"}
-    runner = CliRunner()
     for args in (["db", "upgrade"], ["demo"]):
-        assert runner.invoke(main, args, env=env).exit_code == 0
-    url = f"sqlite+aiosqlite:///{tmp_path / 'fieldround.db'}"
+        assert fieldround(var_dir, *args).exit_code == 0
     registry()
 
-    async def delete_a_unit_then_count() -> tuple[int, int]:
-        engine = create_engine(url)
-        async with create_session_factory(engine)() as db:
-            unit = (await db.scalars(select(Unit).limit(1))).one()
-            await db.delete(unit)
-            await db.commit()
-            n = len((await db.execute(select(tombstones))).all())
-            horizon = (await db.execute(select(clocks.c.horizon))).scalar_one()
-        await engine.dispose()
-        return n, horizon
+    async def delete_a_unit() -> None:
+        engine = create_engine(f"sqlite+aiosqlite:///{var_dir / 'cli.db'}")
+        try:
+            async with create_session_factory(engine)() as db:
+                await db.delete((await db.scalars(select(Unit).limit(1))).one())
+                await db.commit()
+        finally:
+            await engine.dispose()
 
-    assert asyncio.run(delete_a_unit_then_count()) == (1, 0)
-    result = runner.invoke(main, ["sync", "purge", "--days", "0"], env=env)
+    asyncio.run(delete_a_unit())
+    assert rows(var_dir, "SELECT count(*) FROM sync_tombstones") == [(1,)]
+    ((horizon,),) = rows(var_dir, "SELECT horizon FROM sync_clocks")
+    assert horizon == 0
+    result = fieldround(var_dir, "sync", "purge", "--days", "0")
     assert result.exit_code == 0, result.output
     assert "purged 1 tombstone" in result.output
+    assert rows(var_dir, "SELECT count(*) FROM sync_tombstones") == [(0,)]
+    ((horizon,),) = rows(var_dir, "SELECT horizon FROM sync_clocks")
+    assert horizon > 0
 
-    async def after() -> tuple[int, int]:
-        engine = create_engine(url)
-        async with create_session_factory(engine)() as db:
-            n = len((await db.execute(select(tombstones))).all())
-            horizon = (await db.execute(select(clocks.c.horizon))).scalar_one()
-        await engine.dispose()
-        return n, horizon
 
-    n, horizon = asyncio.run(after())
-    assert n == 0 and horizon > 0
+def test_prune_command_reports_what_it_removed(var_dir: Path) -> None:
+    """`fieldround prune` on a fresh SQLite install, as cron would run it."""
+    assert fieldround(var_dir, "db", "upgrade").exit_code == 0
+    old = (datetime.now(UTC) - timedelta(days=2)).strftime("%Y-%m-%d %H:%M:%S.%f")
+    rows(
+        var_dir,
+        "INSERT INTO login_failures (id, username, address, at) VALUES (?, 'x', '10.0.0.9', ?)",
+        uuid.uuid4().hex,
+        old,
+    )
+    result = fieldround(var_dir, "prune")
+    assert result.exit_code == 0, result.output
+    assert "1 login failures" in result.output and "0 mutation results" in result.output
+    assert rows(var_dir, "SELECT count(*) FROM login_failures") == [(0,)]

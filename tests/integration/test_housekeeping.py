@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -82,27 +81,3 @@ async def test_prune_removes_only_what_has_outlived_its_use(
     await db.rollback()
     assert (await db.get(ItemResult, door)).note == "门锁坏"
     assert await _count(db, ItemResult) == 1
-
-
-def test_prune_command_reports_what_it_removed(tmp_path: Any) -> None:
-    """On a fresh SQLite install, as cron would run it."""
-    import sqlite3
-
-    from click.testing import CliRunner
-
-    from server.cli import main
-
-    env = {"FIELDROUND_VAR_DIR": str(tmp_path)}
-    runner = CliRunner()
-    assert runner.invoke(main, ["db", "upgrade"], env=env).exit_code == 0
-    old = (datetime.now(UTC) - timedelta(days=2)).strftime("%Y-%m-%d %H:%M:%S.%f")
-    with sqlite3.connect(tmp_path / "fieldround.db") as conn:
-        conn.execute(
-            "INSERT INTO login_failures (id, username, address, at) VALUES (?, 'x', '10.0.0.9', ?)",
-            (uuid.uuid4().hex, old),
-        )
-    result = runner.invoke(main, ["prune"], env=env, catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    assert "1 login failures" in result.output and "0 mutation results" in result.output
-    with sqlite3.connect(tmp_path / "fieldround.db") as conn:
-        assert conn.execute("SELECT count(*) FROM login_failures").fetchone() == (0,)

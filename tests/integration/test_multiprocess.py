@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,15 +21,10 @@ from server.places.models import Unit
 from server.settings import Settings
 from server.tickets.models import Ticket
 from sync.client import SyncClient
+from tests.integration.media_support import free_port
 from tests.sync_harness import answer, fill_passing, new_inspection, publish_small_template
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

@@ -21,13 +21,13 @@ from server.media.models import Photo
 from server.media.services import photo_status_for, spool
 from server.settings import Settings
 from tests.factories import auth_headers, other_company
-from tests.integration.media_support import fixture_bytes, new_photo_params, photo_url, run_jobs
-
-JPEG = {"Content-Type": "image/jpeg"}
-
-
-async def _headers(client: Any, demo: dict[str, Any], user: str = "engineer") -> dict[str, str]:
-    return {**JPEG, **await auth_headers(client, user, demo["password"])}
+from tests.integration.media_support import (
+    fixture_bytes,
+    new_photo_params,
+    photo_url,
+    run_jobs,
+    upload_headers,
+)
 
 
 async def _counts(db: Any) -> tuple[int, int]:
@@ -43,7 +43,7 @@ def _stored_files(settings: Settings) -> list[str]:
 
 
 async def test_upload_process_and_read_back(client: Any, app: Any, demo: dict[str, Any], db: Any) -> None:
-    h = await _headers(client, demo)
+    h = await upload_headers(client, demo)
     data = fixture_bytes("pixel6_gps_portrait.jpg")
     pid = uuid.uuid4()
     params = new_photo_params(demo)
@@ -88,7 +88,7 @@ async def test_upload_process_and_read_back(client: Any, app: Any, demo: dict[st
 async def test_repeat_same_bytes_is_200_with_same_body_and_stores_nothing(
     client: Any, app: Any, demo: dict[str, Any], db: Any, settings: Settings
 ) -> None:
-    h = await _headers(client, demo)
+    h = await upload_headers(client, demo)
     data = fixture_bytes("hopper_orientation6.jpg")
     pid = uuid.uuid4()
     url = photo_url(pid, **new_photo_params(demo))
@@ -110,7 +110,7 @@ async def test_repeat_same_bytes_is_200_with_same_body_and_stores_nothing(
 
 
 async def test_same_id_other_bytes_is_409(client: Any, demo: dict[str, Any], settings: Settings) -> None:
-    h = await _headers(client, demo)
+    h = await upload_headers(client, demo)
     pid = uuid.uuid4()
     url = photo_url(pid, **new_photo_params(demo))
     assert (await client.put(url, content=fixture_bytes("hopper_orientation3.jpg"), headers=h)).status_code == 201
@@ -122,7 +122,7 @@ async def test_same_id_other_bytes_is_409(client: Any, demo: dict[str, Any], set
 
 
 async def test_declared_sha256_must_match(client: Any, demo: dict[str, Any], db: Any) -> None:
-    h = await _headers(client, demo)
+    h = await upload_headers(client, demo)
     pid = uuid.uuid4()
     url = photo_url(pid, **new_photo_params(demo), sha256="0" * 64)
     resp = await client.put(url, content=fixture_bytes("hopper_orientation3.jpg"), headers=h)
@@ -131,7 +131,7 @@ async def test_declared_sha256_must_match(client: Any, demo: dict[str, Any], db:
 
 
 async def test_unknown_photo_without_creation_params_is_404(client: Any, demo: dict[str, Any]) -> None:
-    h = await _headers(client, demo)
+    h = await upload_headers(client, demo)
     resp = await client.put(photo_url(uuid.uuid4()), content=fixture_bytes("cmyk.jpg"), headers=h)
     assert resp.status_code == 404
     assert "owner_type" in resp.json()["detail"]
@@ -163,7 +163,7 @@ async def test_metadata_from_sync_then_upload(client: Any, app: Any, demo: dict[
     assert counts[owner_id].pending == 1 and not counts[owner_id].complete
     assert len(counts) == 2
     await db.rollback()
-    h = await _headers(client, demo)
+    h = await upload_headers(client, demo)
     resp = await client.put(photo_url(photo_id), content=data, headers=h)
     assert resp.status_code == 201, resp.text
     await run_jobs(app)
@@ -189,7 +189,7 @@ async def test_too_large_is_413_and_nothing_stored(
     small_limit_client: Any, demo: dict[str, Any], db: Any, settings: Settings
 ) -> None:
     client = small_limit_client
-    h = await _headers(client, demo)
+    h = await upload_headers(client, demo)
     big = fixture_bytes("progressive.jpg")  # ~20 kB
     assert len(big) > 4096
     resp = await client.put(photo_url(uuid.uuid4(), **new_photo_params(demo)), content=big, headers=h)
@@ -240,7 +240,7 @@ HEIC = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 200
 async def test_bad_inputs_are_422_and_store_nothing(
     client: Any, demo: dict[str, Any], db: Any, settings: Settings, name: str, data: bytes | None, reason: str | None
 ) -> None:
-    h = await _headers(client, demo)
+    h = await upload_headers(client, demo)
     body = fixture_bytes(name) if data is None else data
     resp = await client.put(photo_url(uuid.uuid4(), **new_photo_params(demo)), content=body, headers=h)
     assert resp.status_code == 422, resp.text
@@ -255,7 +255,7 @@ async def test_bad_inputs_are_422_and_store_nothing(
 
 
 async def test_non_image_content_type_is_415(client: Any, demo: dict[str, Any]) -> None:
-    h = {**await _headers(client, demo), "Content-Type": "text/plain"}
+    h = {**await upload_headers(client, demo), "Content-Type": "text/plain"}
     resp = await client.put(photo_url(uuid.uuid4(), **new_photo_params(demo)), content=b"hello", headers=h)
     assert resp.status_code == 415
 
@@ -263,19 +263,18 @@ async def test_non_image_content_type_is_415(client: Any, demo: dict[str, Any]) 
 async def test_upload_needs_auth_and_membership(client: Any, demo: dict[str, Any], db: Any) -> None:
     data = fixture_bytes("cmyk.jpg")
     assert (await client.put(photo_url(uuid.uuid4(), **new_photo_params(demo)), content=data)).status_code == 401
-    other = await other_company(db, demo["password"])
-    h_other = {**JPEG, **await auth_headers(client, "other_engineer", demo["password"])}
+    await other_company(db, demo["password"])
+    h_other = await upload_headers(client, demo, user="other_engineer")
     # Another company's user can neither create a photo in our project …
     resp = await client.put(photo_url(uuid.uuid4(), **new_photo_params(demo)), content=data, headers=h_other)
     assert resp.status_code == 404
     # … nor upload into, or read, one of ours.
-    h = await _headers(client, demo)
+    h = await upload_headers(client, demo)
     pid = uuid.uuid4()
     assert (await client.put(photo_url(pid, **new_photo_params(demo)), content=data, headers=h)).status_code == 201
     assert (await client.put(photo_url(pid), content=data, headers=h_other)).status_code == 404
     assert (await client.get(f"/api/photos/{pid}", headers=h_other)).status_code == 404
     assert (await client.get(f"/api/photos/{pid}/original", headers=h_other)).status_code == 404
-    assert other["project"].id != demo["project"].id
 
 
 async def test_partners_write_only_their_own_photos(client: Any, demo: dict[str, Any], db: Any) -> None:
@@ -292,7 +291,7 @@ async def test_partners_write_only_their_own_photos(client: Any, demo: dict[str,
     db.add(staff_photo)
     await db.commit()
     staff_photo_id = staff_photo.id
-    hc = {**JPEG, **await auth_headers(client, "contractor", demo["password"])}
+    hc = await upload_headers(client, demo, user="contractor")
     # The contractor is a member but not staff: someone else's photo is forbidden …
     assert (await client.put(photo_url(staff_photo_id), content=data, headers=hc)).status_code == 403
     # … its own (a fix photo it creates) is fine, and it reads it back.
@@ -301,7 +300,7 @@ async def test_partners_write_only_their_own_photos(client: Any, demo: dict[str,
     assert resp.status_code == 201
     assert (await client.get(f"/api/photos/{own}", headers=hc)).status_code == 200
     # Staff may upload the bytes of a row another staff member made.
-    h = await _headers(client, demo)
+    h = await upload_headers(client, demo)
     assert (await client.put(photo_url(staff_photo_id), content=data, headers=h)).status_code == 201
     # A developer rep does not see staff photos (until the tickets feature grants it).
     hd = await auth_headers(client, "developer_rep", demo["password"])
@@ -323,7 +322,7 @@ EXPECTED = {
 
 
 async def test_every_valid_fixture_is_processed(client: Any, app: Any, demo: dict[str, Any]) -> None:
-    h = await _headers(client, demo)
+    h = await upload_headers(client, demo)
     ids = {}
     for name in EXPECTED:
         pid = uuid.uuid4()
@@ -352,7 +351,7 @@ async def test_every_valid_fixture_is_processed(client: Any, app: Any, demo: dic
 
 async def test_orientation_turns_the_pixels(client: Any, app: Any, demo: dict[str, Any]) -> None:
     """hopper_orientation3 is stored upside down: the web image must equal it turned 180°."""
-    h = await _headers(client, demo)
+    h = await upload_headers(client, demo)
     pid = uuid.uuid4()
     data = fixture_bytes("hopper_orientation3.jpg")
     await client.put(photo_url(pid, **new_photo_params(demo)), content=data, headers=h)
@@ -366,7 +365,7 @@ async def test_orientation_turns_the_pixels(client: Any, app: Any, demo: dict[st
 
 
 async def test_evidence_stamp_is_drawn_on_web_only(client: Any, app: Any, demo: dict[str, Any], db: Any) -> None:
-    h = await _headers(client, demo)
+    h = await upload_headers(client, demo)
     data = fixture_bytes("pixel6_gps_portrait.jpg")
     plain, stamped = uuid.uuid4(), uuid.uuid4()
     await client.put(photo_url(plain, **new_photo_params(demo)), content=data, headers=h)
@@ -406,7 +405,7 @@ async def test_a_worker_in_the_same_process_takes_over_the_check_decode(
         return decoded
 
     monkeypatch.setattr(processing.DECODES, "take", spy)
-    h = await _headers(client, demo)
+    h = await upload_headers(client, demo)
     data = fixture_bytes("pixel6_gps_portrait.jpg")
     ids = []
     for worker_here in (True, False):
@@ -433,7 +432,7 @@ async def test_refused_or_failed_upload_keeps_no_decode(
 
     monkeypatch.setattr(services, "worker_in_process", lambda: True)
     images.DECODES.clear()
-    h = await _headers(client, demo)
+    h = await upload_headers(client, demo)
     cut = fixture_bytes("truncated_progressive.jpg")
     bad = await client.put(photo_url(uuid.uuid4(), **new_photo_params(demo)), content=cut, headers=h)
     assert bad.status_code == 422 and bad.json()["reason"] == "corrupt"

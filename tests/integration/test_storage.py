@@ -18,7 +18,6 @@ from server.storage import Storage, storage_for
 from server.storage.base import ObjectMissing
 from server.storage.local import FileStorage
 from server.storage.s3 import S3Storage
-from tests.factories import auth_headers
 from tests.integration.media_support import (
     fixture_bytes,
     make_bucket,
@@ -26,6 +25,7 @@ from tests.integration.media_support import (
     new_photo_params,
     photo_url,
     run_jobs,
+    upload_headers,
 )
 
 __all__ = ["moto_endpoint"]  # the fixture, imported so pytest finds it here
@@ -145,7 +145,7 @@ async def test_photo_on_s3_is_served_by_presigned_redirect(
 
     monkeypatch.setattr(services, "worker_in_process", lambda: worker_here)
     app, client = s3_app_client
-    h = {"Content-Type": "image/jpeg", **await auth_headers(client, "engineer", demo["password"])}
+    h = await upload_headers(client, demo)
     data = fixture_bytes("hopper_orientation6.jpg")
     pid = uuid.uuid4()
     assert (await client.put(photo_url(pid, **new_photo_params(demo)), content=data, headers=h)).status_code == 201

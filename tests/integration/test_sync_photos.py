@@ -12,6 +12,7 @@ from PIL import Image
 
 from server.media.models import Photo
 from tests.factories import auth_headers
+from tests.integration.media_support import JPEG
 from tests.sync_harness import answer, device, fill_passing, new_inspection
 
 
@@ -41,7 +42,7 @@ async def test_photo_metadata_syncs_and_shows_pending_until_bytes_arrive(
     await a.sync()
     assert a.replica["photo"][str(photo_id)]["status"] == "pending"
     headers = await auth_headers(client, "engineer", setup["pw"], "pad-a")
-    resp = await client.put(f"/api/photos/{photo_id}", content=data, headers={**headers, "Content-Type": "image/jpeg"})
+    resp = await client.put(f"/api/photos/{photo_id}", content=data, headers={**headers, **JPEG})
     assert resp.status_code == 201, resp.text
     await a.pull()
     assert a.replica["photo"][str(photo_id)]["status"] in {"stored", "ready"}
@@ -63,7 +64,7 @@ async def test_bytes_before_metadata_then_sync_agrees(client: Any, db: Any, setu
     resp = await client.put(
         f"/api/photos/{photo_id}?project={project}&owner_type=item_result&owner_id={rid}",
         content=data,
-        headers={**headers, "Content-Type": "image/jpeg"},
+        headers={**headers, **JPEG},
     )
     assert resp.status_code == 201, resp.text
     a.put(
@@ -151,9 +152,7 @@ async def test_an_inspection_with_photos_still_on_the_tablet_is_not_done(
             if pid == with_record
             else f"?project={setup['demo']['project'].id}&owner_type=item_result&owner_id={rid}"
         )
-        resp = await client.put(
-            f"/api/photos/{pid}{q}", content=data, headers={**headers, "Content-Type": "image/jpeg"}
-        )
+        resp = await client.put(f"/api/photos/{pid}{q}", content=data, headers={**headers, **JPEG})
         assert resp.status_code == 201, resp.text
     body = (await client.get(f"/api/inspections/{insp}", headers=headers)).json()
     assert body["photos"]["pending"] == 0 and body["photos"]["total"] == 2

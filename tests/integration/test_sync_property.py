@@ -41,7 +41,7 @@ from server.tickets.models import Ticket
 from sync.client import TransportError
 from sync.tables import conflicts
 from tests.factories import demo_estate
-from tests.sync_harness import Device, answer, device, publish_small_template
+from tests.sync_harness import Device, answer, device, new_inspection, publish_small_template
 
 USERS = ["engineer", "cs_manager", "cs_assistant"]
 VALUES = {
@@ -109,17 +109,7 @@ class SyncMachine(RuleBasedStateMachine):
     @rule(d=st.integers(0, 2), u=st.integers(0, 2))
     def create_inspection(self, d: int, u: int) -> None:
         dev = self.devices[d % len(self.devices)]
-        key = uuid.uuid4()
-        dev.put(
-            "inspection",
-            key,
-            kind="unit_inspection",
-            template_version_id=str(self.world.template_version),
-            target_type="unit",
-            target_id=str(self.world.units[u]),
-            status="in_progress",
-        )
-        self.inspections.append(key)
+        self.inspections.append(new_inspection(dev, self.world.template_version, self.world.units[u]))
 
     def visible(self, dev: Device) -> list[uuid.UUID]:
         return [i for i in self.inspections if dev.view("inspection", i) is not None]

@@ -18,12 +18,29 @@ from server.inspections.models import Inspection
 from server.tickets.models import Ticket
 from server.tickets.services import open_tickets_for
 from sync.registry import ApplyContext
-from tests.sync_harness import answer, device, fill_passing, new_inspection
+from tests.sync_harness import Device, answer, device, fill_passing, new_inspection
 
 
 async def tickets(db: Any) -> list[Ticket]:
     await db.rollback()
     return list((await db.scalars(select(Ticket).order_by(Ticket.item_key))).all())
+
+
+async def both_submit_a_failed_window(
+    client_a: AsyncTestClient[Any], client_b: AsyncTestClient[Any], setup: dict[str, Any]
+) -> tuple[Device, Device]:
+    """Device A (engineer) records an inspection with a failed window and syncs;
+    device B (cs_manager) pulls it; both then submit it offline, unpushed."""
+    a = await device(client_a, "engineer", setup["pw"], "pad-a")
+    b = await device(client_b, "cs_manager", setup["pw"], "pad-b")
+    insp = new_inspection(a, setup["tv"], setup["unit_id"])
+    fill_passing(a, insp)
+    answer(a, insp, "window", value="fail")
+    await a.sync()
+    await b.pull()
+    a.submit("inspection", insp)
+    b.submit("inspection", insp)
+    return a, b
 
 
 async def test_ticket_carries_severity_and_party_from_the_template(client: Any, db: Any, setup: dict[str, Any]) -> None:
@@ -67,15 +84,7 @@ async def test_a_device_cannot_make_an_inspection_ticket(client: Any, db: Any, s
 async def test_resubmits_replays_and_two_devices_open_no_second_ticket(
     client: Any, db: Any, setup: dict[str, Any]
 ) -> None:
-    a = await device(client, "engineer", setup["pw"], "pad-a")
-    b = await device(client, "cs_manager", setup["pw"], "pad-b")
-    insp = new_inspection(a, setup["tv"], setup["unit_id"])
-    fill_passing(a, insp)
-    answer(a, insp, "window", value="fail")
-    await a.sync()
-    await b.pull()
-    a.submit("inspection", insp)
-    b.submit("inspection", insp)
+    a, b = await both_submit_a_failed_window(client, client, setup)
     a.lose_next_answer = True
     with pytest.raises(Exception, match="lost"):
         await a.push()
@@ -90,15 +99,7 @@ async def test_two_app_processes_racing_open_exactly_one_ticket(settings: Any, d
     app1 = create_app(settings, lifespan_hooks=[])
     app2 = create_app(settings, lifespan_hooks=[])
     async with AsyncTestClient(app=app1) as c1, AsyncTestClient(app=app2) as c2:
-        a = await device(c1, "engineer", setup["pw"], "pad-a")
-        b = await device(c2, "cs_manager", setup["pw"], "pad-b")
-        insp = new_inspection(a, setup["tv"], setup["unit_id"])
-        fill_passing(a, insp)
-        answer(a, insp, "window", value="fail")
-        await a.sync()
-        await b.pull()
-        a.submit("inspection", insp)
-        b.submit("inspection", insp)
+        a, b = await both_submit_a_failed_window(c1, c2, setup)
         await asyncio.gather(a.push(), b.push())
     found = await tickets(db)
     assert [t.item_key for t in found] == ["window"]
