@@ -39,7 +39,7 @@ LIFESPAN_HOOKS: list[Lifespan] = [embedded_worker, frozen_startup_heap]
 def create_app(settings: Settings | None = None, *, lifespan_hooks: list[Lifespan] | None = None) -> Litestar:
     settings = settings or load_settings()
     # A broken bundled checklist stops start-up here, naming file, path and reason.
-    load_bundled()
+    bundled = load_bundled()
     registry()  # every synced entity known before the first write
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     engine = create_engine(settings.database_url)
@@ -49,7 +49,7 @@ def create_app(settings: Settings | None = None, *, lifespan_hooks: list[Lifespa
     async def engine_lifespan(_app: Litestar) -> AsyncGenerator[None, None]:
         try:
             async with session_factory() as db:
-                await publish_bundled(db)
+                await publish_bundled(db, bundled)
             yield
         finally:
             await engine.dispose()

@@ -36,7 +36,7 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     def require_role(self, *roles: Role) -> None:
         if self.role not in roles:
             raise Forbidden(
-                f"role {self.role.value} may not do this; needs one of: " + ", ".join(r.value for r in roles)
+                f"role {self.role.value} may not do this; needs one of: " + ", ".join(sorted(r.value for r in roles))
             )
 
     def require_project(self, project_id: uuid.UUID) -> None:

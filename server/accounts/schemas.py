@@ -8,6 +8,7 @@ from typing import Annotated
 
 import msgspec
 
+from server.accounts.passwords import MIN_PASSWORD_LENGTH
 from server.accounts.roles import OrgKind, Role
 
 Username = Annotated[str, msgspec.Meta(min_length=2, max_length=80, pattern=r"^[A-Za-z0-9_.\-@]+$")]
@@ -57,7 +58,7 @@ class MeRead(msgspec.Struct):
 class UserCreate(msgspec.Struct, forbid_unknown_fields=True):
     username: Username
     display_name: Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
-    password: Annotated[str, msgspec.Meta(min_length=8, max_length=200)]
+    password: Annotated[str, msgspec.Meta(min_length=MIN_PASSWORD_LENGTH, max_length=200)]
     role: Role
     org_id: uuid.UUID
     phone: Annotated[str, msgspec.Meta(max_length=40)] | None = None
@@ -65,7 +66,7 @@ class UserCreate(msgspec.Struct, forbid_unknown_fields=True):
 
 class UserUpdate(msgspec.Struct, forbid_unknown_fields=True):
     display_name: Annotated[str, msgspec.Meta(min_length=1, max_length=120)] | None = None
-    password: Annotated[str, msgspec.Meta(min_length=8, max_length=200)] | None = None
+    password: Annotated[str, msgspec.Meta(min_length=MIN_PASSWORD_LENGTH, max_length=200)] | None = None
     is_active: bool | None = None
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.accounts.models import DeviceSession, Organisation, ProjectMember, User
 from server.accounts.passwords import hash_password
 from server.accounts.principal import Principal
-from server.accounts.roles import ROLES_BY_ORG_KIND, OrgKind, Role
+from server.accounts.roles import MANAGER_ROLES, ROLES_BY_ORG_KIND, OrgKind, Role
 from server.accounts.schemas import MemberAdd, OrgCreate, UserCreate, UserUpdate
 from server.audit.services import record, snapshot
 from server.lib.errors import Conflict, FieldError, Invalid, NotFound
@@ -26,7 +26,7 @@ async def get_org_in_company(db: AsyncSession, company_id: uuid.UUID, org_id: uu
 
 
 async def list_orgs(db: AsyncSession, actor: Principal) -> list[Organisation]:
-    actor.require_role(Role.admin, Role.cs_manager)
+    actor.require_role(*MANAGER_ROLES)
     stmt = (
         select(Organisation)
         .where(or_(Organisation.id == actor.company_id, Organisation.company_id == actor.company_id))
@@ -94,7 +94,7 @@ async def _user_in_company(db: AsyncSession, actor: Principal, user_id: uuid.UUI
 
 
 async def list_users(db: AsyncSession, actor: Principal) -> list[User]:
-    actor.require_role(Role.admin, Role.cs_manager)
+    actor.require_role(*MANAGER_ROLES)
     stmt = (
         select(User)
         .join(Organisation, Organisation.id == User.org_id)
@@ -123,9 +123,7 @@ async def update_user(db: AsyncSession, actor: Principal, user_id: uuid.UUID, da
 
 
 async def list_sessions(db: AsyncSession, actor: Principal, user_id: uuid.UUID) -> list[DeviceSession]:
-    if user_id != actor.user_id:
-        actor.require_role(Role.admin)
-        await _user_in_company(db, actor, user_id)
+    await require_user_for_revoke(db, actor, user_id)
     stmt = select(DeviceSession).where(DeviceSession.user_id == user_id).order_by(DeviceSession.created_at)
     return list((await db.scalars(stmt)).all())
 
@@ -167,7 +165,7 @@ async def remove_member(db: AsyncSession, actor: Principal, project_id: uuid.UUI
 
 async def list_members(db: AsyncSession, actor: Principal, project_id: uuid.UUID) -> list[User]:
     actor.require_project(project_id)
-    actor.require_role(Role.admin, Role.cs_manager)
+    actor.require_role(*MANAGER_ROLES)
     stmt = (
         select(User)
         .join(ProjectMember, ProjectMember.user_id == User.id)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-KINDS = frozenset({"patrol", "unit_inspection", "takeover_acceptance", "vacant_unit", "acceptance_summary"})
+from checklists.model import TEMPLATE_KINDS
+
+#: An inspection's kind is its template's kind.
+KINDS = frozenset(TEMPLATE_KINDS)
 ACCEPTANCE_KINDS = frozenset({"takeover_acceptance", "acceptance_summary"})
 TARGET_TYPES = frozenset({"unit", "area", "facility", "building", "project"})
 DEVICE_STATUSES = frozenset({"draft", "in_progress"})

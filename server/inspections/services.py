@@ -10,11 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.accounts.principal import Principal
 from server.inspections.evidence import evidence_for
 from server.inspections.models import Inspection
+from server.inspections.rules import FROZEN_STATUSES
 from server.inspections.schemas import InspectionRead
 from server.inspections.sync_specs import InspectionSpec
 from server.lib.errors import NotFound
-
-DONE = ("submitted", "signed")
 
 
 async def get_visible_inspection(db: AsyncSession, actor: Principal, inspection_id: uuid.UUID) -> Inspection:
@@ -48,7 +47,7 @@ async def read_of(db: AsyncSession, inspections: list[Inspection]) -> list[Inspe
             needs_review=i.needs_review,
             submitted_at=i.submitted_at,
             photos=evidence[i.id],
-            evidence_complete=i.status in DONE and evidence[i.id].pending == 0,
+            evidence_complete=i.status in FROZEN_STATUSES and evidence[i.id].pending == 0,
         )
         for i in inspections
     ]

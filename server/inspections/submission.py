@@ -12,6 +12,7 @@ from checklists.judge import judge
 from checklists.judgement import Judgement
 from checklists.model import Responsible, Severity
 from server.inspections.models import Inspection, ItemResult
+from server.inspections.rules import FROZEN_STATUSES
 from server.inspections.templating import template_index
 from sync.errors import Rejected
 from sync.registry import ApplyContext
@@ -56,9 +57,9 @@ async def judge_inspection(ctx: ApplyContext, insp: Inspection) -> tuple[Judgeme
 async def submit_inspection(ctx: ApplyContext, insp: Inspection, fields: dict[str, Any]) -> None:
     from server.tickets.services import open_tickets_for
 
-    if insp.status in ("submitted", "signed"):
+    if insp.status in FROZEN_STATUSES:
         return  # submitted already (by this or another device): nothing more to do
-    judgement, _ = await judge_inspection(ctx, insp)
+    judgement, by_address = await judge_inspection(ctx, insp)
     if not judgement.complete:
         missing = "; ".join(f"{m.path}: {m.reason}" for m in judgement.missing[:20])
         raise Rejected(f"the inspection is not complete: {missing}", code="incomplete")
@@ -66,4 +67,4 @@ async def submit_inspection(ctx: ApplyContext, insp: Inspection, fields: dict[st
     insp.submitted_at = ctx.now
     insp.submitted_by = ctx.actor.user_id
     await ctx.db.flush()
-    await open_tickets_for(ctx, insp, judgement)
+    await open_tickets_for(ctx, insp, (judgement, by_address))

@@ -32,7 +32,6 @@ TARGET_MODELS: dict[str, type[Any]] = {
     "building": Building,
     "project": Project,
 }
-FIELD_ROLES = frozenset({Role.admin, Role.cs_manager, Role.cs_assistant, Role.engineer})
 
 
 def _uuid(value: Any, field: str) -> uuid.UUID:
@@ -99,7 +98,7 @@ async def target_project(ctx: ApplyContext, fields: dict[str, Any]) -> uuid.UUID
 
 
 def _staff_only(ctx: ApplyContext) -> None:
-    if ctx.actor.role not in FIELD_ROLES:
+    if not ctx.actor.is_staff:
         raise Rejected("only the property company's field staff record inspections", code="forbidden")
 
 
@@ -387,9 +386,9 @@ class SignatureSpec(EntitySpec):
 
     async def authorize(self, ctx: ApplyContext, row: Any, fields: dict[str, Any]) -> None:
         role = fields.get("role")
-        if role == "developer_rep" and ctx.actor.role != Role.developer_rep and ctx.actor.role not in FIELD_ROLES:
+        if role == "developer_rep" and ctx.actor.role != Role.developer_rep and not ctx.actor.is_staff:
             raise Rejected("forbidden", code="forbidden")
-        if ctx.actor.role not in FIELD_ROLES and ctx.actor.role != Role.developer_rep:
+        if not ctx.actor.is_staff and ctx.actor.role != Role.developer_rep:
             raise Rejected("contractors do not sign inspections", code="forbidden")
 
     def build(self, ctx: ApplyContext, key: uuid.UUID, project_id: uuid.UUID, fields: dict[str, Any]) -> Any:

@@ -53,7 +53,6 @@ MAX_UNITS = 10_000
 MAX_SHEET_ROWS = 50_000
 #: Unpacked size of the workbook's parts: refuses zip bombs before openpyxl sees them.
 MAX_UNPACKED_BYTES = 40 * 1024 * 1024
-XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class RosterRow(msgspec.Struct, frozen=True, kw_only=True):

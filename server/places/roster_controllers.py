@@ -3,33 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from typing import Annotated
 
 from litestar import Controller, post
-from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import FromPath, FromQuery, HeaderParameter, RawBody
 
 from server.accounts.deps import CurrentUser
 from server.db.session import DB
-from server.places.roster import XLSX_MEDIA_TYPE
+from server.lib.openapi import XLSX_MEDIA_TYPE, XlsxUploadOperation
 from server.places.roster_service import ImportReport, import_units
 
 ContentType = Annotated[str | None, HeaderParameter(name="content-type", required=False)]
-
-
-@dataclass
-class XlsxUploadOperation(Operation):
-    """Documents the raw .xlsx request body, which a `RawBody` parameter leaves out."""
-
-    def __post_init__(self) -> None:
-        self.request_body = RequestBody(
-            required=True,
-            description="the .xlsx file itself (not a multipart form) 直接上传 .xlsx 文件内容",
-            content={
-                XLSX_MEDIA_TYPE: OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY))
-            },
-        )
 
 
 class RosterController(Controller):

@@ -33,13 +33,6 @@ from server.places.schemas import (
 
 M = TypeVar("M", Building, Unit, PublicArea, Facility)
 
-#: Kind of place → (model, one-letter code prefix, audit entity name)
-PLACE_KINDS: dict[str, tuple[type[Any], str]] = {
-    "unit": (Unit, "U"),
-    "area": (PublicArea, "A"),
-    "facility": (Facility, "F"),
-}
-
 
 def code_for(model: type[Any]) -> str:
     prefix = {Unit: "U", PublicArea: "A", Facility: "F"}[model]

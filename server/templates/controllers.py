@@ -9,16 +9,16 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import FromPath, HeaderParameter, RawBody
 
 from server.accounts.deps import CurrentUser
 from server.db.session import DB
+from server.lib.openapi import XLSX_MEDIA_TYPE, XlsxUploadOperation
 from server.templates import services as svc
 from server.templates.models import TemplateVersion
 from server.templates.schemas import TemplateRead, Title, VersionDetail, VersionRead
 
-XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: A published version never changes, so a client may keep it as long as it likes.
 IMMUTABLE = "private, max-age=31536000, immutable"
 ContentType = Annotated[str | None, HeaderParameter(name="content-type", required=False)]
@@ -70,20 +70,6 @@ def not_modified(request: Request[Any, Any, Any], v: TemplateVersion) -> bool:
         return False
     tags = {t.strip().removeprefix("W/") for t in header.split(",")}
     return "*" in tags or etag_of(v) in tags
-
-
-@dataclass
-class XlsxUploadOperation(Operation):
-    """Documents the raw .xlsx request body, which a `RawBody` parameter leaves out."""
-
-    def __post_init__(self) -> None:
-        self.request_body = RequestBody(
-            required=True,
-            description="the .xlsx file itself (not a multipart form) 直接上传 .xlsx 文件内容",
-            content={
-                XLSX_MEDIA_TYPE: OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY))
-            },
-        )
 
 
 @dataclass

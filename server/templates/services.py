@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -118,9 +119,12 @@ async def _publish(
     raise Conflict(f"could not publish template '{template.key}': too many concurrent publishers; try again")
 
 
-async def publish_bundled(db: AsyncSession) -> list[TemplateVersion]:
-    """Publish every bundled template whose content is new; commit."""
-    versions = [await publish(db, t) for t in load_bundled().values()]
+async def publish_bundled(db: AsyncSession, templates: Mapping[str, Template] | None = None) -> list[TemplateVersion]:
+    """Publish every bundled template whose content is new; commit. `templates` is
+    what `load_bundled()` returned when the caller has loaded them already
+    (`create_app`); without it they are loaded here."""
+    bundled = load_bundled() if templates is None else templates
+    versions = [await publish(db, t) for t in bundled.values()]
     await db.commit()
     return versions
 

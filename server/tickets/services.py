@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from checklists.judgement import Judgement
 from server.accounts.principal import Principal
 from server.audit.services import record
-from server.inspections.models import Inspection
+from server.inspections.models import Inspection, ItemResult
 from server.inspections.rules import ticket_id_for
 from server.lib.ids import new_id
 from server.places.models import Project
@@ -40,18 +40,19 @@ async def _insert_once(ctx: ApplyContext, values: dict[str, Any]) -> bool:
     return False
 
 
-async def open_tickets_for(ctx: ApplyContext, insp: Inspection, judgement: Judgement | None = None) -> int:
+async def open_tickets_for(
+    ctx: ApplyContext, insp: Inspection, judged: tuple[Judgement, dict[Any, ItemResult]] | None = None
+) -> int:
     """One ticket per failed item of a submitted inspection. The ticket's id is
     derived from the item result's id and `item_result_id` is unique, so a retry,
     a replay, a merge or a second process can never open a second one: the insert
-    simply fails inside its savepoint. Returns how many were opened now."""
+    simply fails inside its savepoint. Returns how many were opened now.
+
+    `judged` is what `judge_inspection` returned for this inspection when the
+    caller has it already (submission); without it the inspection is judged here."""
     from server.inspections.submission import judge_inspection
 
-    by_address: dict[Any, Any]
-    if judgement is None:
-        judgement, by_address = await judge_inspection(ctx, insp)
-    else:
-        _, by_address = await judge_inspection(ctx, insp)
+    judgement, by_address = judged if judged is not None else await judge_inspection(ctx, insp)
     project = await ctx.db.get(Project, insp.project_id)
     opened = 0
     for failure in judgement.failures:

@@ -9,9 +9,10 @@ from typing import Any, ClassVar
 import msgspec
 from sqlalchemy import ColumnElement, or_, select
 
+from checklists import model
 from server.accounts.models import Organisation
 from server.accounts.roles import Role
-from server.inspections.sync_specs import FIELD_ROLES, IMMUTABLE, LATEST, _uuid, _when, target_project
+from server.inspections.sync_specs import IMMUTABLE, LATEST, _uuid, _when, target_project
 from server.tickets import lifecycle
 from server.tickets.models import Ticket, TicketEvent
 from sync import stamping
@@ -20,8 +21,8 @@ from sync.errors import LateEdit, Rejected
 from sync.merge import FieldRule, Rule
 from sync.registry import Actor, ApplyContext, EntitySpec
 
-SEVERITIES = frozenset({"general", "important", "serious"})
-RESPONSIBLES = frozenset({"developer", "contractor", "engineering", "cleaning", "greening", "security"})
+SEVERITIES = frozenset(model.SEVERITIES)
+RESPONSIBLES = frozenset(model.RESPONSIBLES)
 
 
 def _visible_tickets(actor: Actor) -> ColumnElement[bool] | bool:
@@ -67,7 +68,7 @@ class TicketSpec(EntitySpec):
         return fields
 
     async def authorize(self, ctx: ApplyContext, row: Any, fields: dict[str, Any]) -> None:
-        if ctx.actor.role not in FIELD_ROLES:
+        if not ctx.actor.is_staff:
             raise Rejected(
                 "only the property company's staff open or edit tickets; report with an event", code="forbidden"
             )
