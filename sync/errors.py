@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 
 class SyncError(Exception):
     """Base of sync errors."""
@@ -14,6 +16,15 @@ class Rejected(SyncError):
         super().__init__(reason)
         self.reason = reason
         self.code = code
+
+
+def require_one_of(value: object, allowed: Collection[str], field: str, message: str | None = None) -> str:
+    """A value a device sent that must be one of `allowed`. Any other JSON value — a
+    list or an object included, which a set or dict lookup would choke on — is
+    Rejected (the queue goes on), never an error that fails the whole push."""
+    if not isinstance(value, str) or value not in allowed:
+        raise Rejected(message or f"{field} must be one of: " + ", ".join(sorted(allowed)), code="invalid")
+    return value
 
 
 class LateEdit(SyncError):

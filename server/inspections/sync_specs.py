@@ -19,7 +19,7 @@ from server.inspections.models import CheckpointScan, Inspection, ItemResult, Si
 from server.inspections.templating import template_index
 from server.places.models import Building, Facility, Project, PublicArea, Unit
 from server.qr.services import find_place
-from sync.errors import LateEdit, Rejected
+from sync.errors import LateEdit, Rejected, require_one_of
 from sync.merge import FieldRule, Rule
 from sync.registry import Actor, ApplyContext, EntitySpec
 
@@ -125,10 +125,15 @@ class InspectionSpec(EntitySpec):
 
     async def validate(self, ctx: ApplyContext, row: Any, fields: dict[str, Any]) -> dict[str, Any]:
         _immutable(row, fields, ("kind", "template_version_id", "target_type", "target_id", "parent_id"))
-        if "kind" in fields and fields["kind"] not in rules.KINDS:
-            raise Rejected("kind must be one of: " + ", ".join(sorted(rules.KINDS)), code="invalid")
-        if "status" in fields and fields["status"] not in rules.DEVICE_STATUSES:
-            raise Rejected("status: a device sets draft or in_progress; use the submit operation", code="invalid")
+        if "kind" in fields:
+            require_one_of(fields["kind"], rules.KINDS, "kind")
+        if "status" in fields:
+            require_one_of(
+                fields["status"],
+                rules.DEVICE_STATUSES,
+                "status",
+                "status: a device sets draft or in_progress; use the submit operation",
+            )
         for name in ("template_version_id", "target_id", "assignee_id", "parent_id"):
             if fields.get(name) is not None:
                 fields[name] = _uuid(fields[name], name)
@@ -376,8 +381,7 @@ class SignatureSpec(EntitySpec):
         insp = await load_inspection(ctx, fields["inspection_id"])
         if insp.status not in rules.FROZEN_STATUSES:
             raise Rejected("submit the inspection before it is signed", code="not_submitted")
-        if fields["role"] not in rules.SIGNER_ROLES:
-            raise Rejected("role must be one of: " + ", ".join(sorted(rules.SIGNER_ROLES)), code="invalid")
+        require_one_of(fields["role"], rules.SIGNER_ROLES, "role")
         fields["inspection_id"] = insp.id
         fields["signed_at"] = _when(fields["signed_at"], "signed_at")
         if fields.get("photo_id") is not None:

@@ -18,7 +18,7 @@ from server.inspections.sync_specs import IMMUTABLE, _uuid, _when
 from server.media.models import Photo
 from server.tickets.models import Ticket, TicketEvent
 from server.tickets.sync_specs import _visible_tickets
-from sync.errors import Rejected
+from sync.errors import Rejected, require_one_of
 from sync.merge import FieldRule
 from sync.registry import Actor, ApplyContext, EntitySpec
 
@@ -76,8 +76,8 @@ class PhotoSpec(EntitySpec):
         return project_id
 
     async def validate(self, ctx: ApplyContext, row: Any, fields: dict[str, Any]) -> dict[str, Any]:
-        if fields.get("owner_type") is not None and fields["owner_type"] not in OWNER_MODELS:
-            raise Rejected("owner_type must be one of: " + ", ".join(sorted(OWNER_MODELS)), code="invalid")
+        if fields.get("owner_type") is not None:
+            require_one_of(fields["owner_type"], OWNER_MODELS, "owner_type")
         if fields.get("owner_id") is not None:
             fields["owner_id"] = _uuid(fields["owner_id"], "owner_id")
         sha = fields.get("sha256")

@@ -17,12 +17,9 @@ from server.tickets import lifecycle
 from server.tickets.models import Ticket, TicketEvent
 from sync import stamping
 from sync.conflicts import record_conflict
-from sync.errors import LateEdit, Rejected
+from sync.errors import LateEdit, Rejected, require_one_of
 from sync.merge import FieldRule, Rule
 from sync.registry import Actor, ApplyContext, EntitySpec
-
-SEVERITIES = frozenset(model.SEVERITIES)
-RESPONSIBLES = frozenset(model.RESPONSIBLES)
 
 
 def _visible_tickets(actor: Actor) -> ColumnElement[bool] | bool:
@@ -52,10 +49,12 @@ class TicketSpec(EntitySpec):
         return await target_project(ctx, fields)
 
     async def validate(self, ctx: ApplyContext, row: Any, fields: dict[str, Any]) -> dict[str, Any]:
-        if "severity" in fields and fields["severity"] not in SEVERITIES:
-            raise Rejected("severity must be general, important or serious", code="invalid")
-        if "responsible" in fields and fields["responsible"] not in RESPONSIBLES:
-            raise Rejected("responsible: unknown party", code="invalid")
+        if "severity" in fields:
+            require_one_of(
+                fields["severity"], model.SEVERITIES, "severity", "severity must be general, important or serious"
+            )
+        if "responsible" in fields:
+            require_one_of(fields["responsible"], model.RESPONSIBLES, "responsible", "responsible: unknown party")
         if fields.get("target_id") is not None:
             fields["target_id"] = _uuid(fields["target_id"], "target_id")
         if fields.get("due_date") is not None:
@@ -111,8 +110,7 @@ class TicketEventSpec(EntitySpec):
     async def validate(self, ctx: ApplyContext, row: Any, fields: dict[str, Any]) -> dict[str, Any]:
         if row is not None:
             raise LateEdit("a ticket event never changes once recorded")
-        if fields["kind"] not in lifecycle.EVENT_KINDS:
-            raise Rejected("kind must be one of: " + ", ".join(sorted(lifecycle.EVENT_KINDS)), code="invalid")
+        require_one_of(fields["kind"], lifecycle.EVENT_KINDS, "kind")
         fields["ticket_id"] = _uuid(fields["ticket_id"], "ticket_id")
         fields["at"] = _when(fields.get("at"), "at")
         fields["photos"] = [str(p) for p in fields.get("photos") or []]

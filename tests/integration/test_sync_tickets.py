@@ -202,3 +202,33 @@ async def test_sync_writes_are_audited(client: Any, db: Any, setup: dict[str, An
     assert entries[1].after == {"note": "门锁坏", "value": "fail"}
     assert (entries[1].username, entries[1].role, entries[1].device_id) == ("engineer", "engineer", "pad-audit")
     assert entries[0].project_id == setup["demo"]["project"].id
+
+
+async def test_a_list_or_an_object_where_a_word_is_expected_is_rejected_and_the_queue_goes_on(
+    client: Any, db: Any, setup: dict[str, Any]
+) -> None:
+    """Not a failed push (500) that would hold the device's queue for ever."""
+    a = await device(client, "engineer", setup["pw"], "pad-a")
+    fields = {"title": "漏水 leak", "target_type": "unit", "target_id": str(setup["unit_id"])}
+    a.put("ticket", uuid.uuid4(), severity=["serious"], responsible="cleaning", **fields)
+    a.put("ticket", uuid.uuid4(), severity="general", responsible={"who": "cleaning"}, **fields)
+    good = uuid.uuid4()
+    a.put("ticket", good, severity="serious", responsible="cleaning", **fields)
+    a.put("ticket_event", uuid.uuid4(), ticket_id=str(good), kind=["comment"], data={})
+    a.put(
+        "inspection",
+        uuid.uuid4(),
+        kind=["unit_inspection"],
+        template_version_id=str(setup["tv"]),
+        target_type="unit",
+        target_id=str(setup["unit_id"]),
+    )
+    res = await a.push()
+    assert [(r.status, r.code) for r in res] == [
+        ("rejected", "invalid"),
+        ("rejected", "invalid"),
+        ("applied", None),
+        ("rejected", "invalid"),
+        ("rejected", "invalid"),
+    ]
+    assert [t.id for t in await tickets(db)] == [good]
