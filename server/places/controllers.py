@@ -267,7 +267,7 @@ class FacilityController(Controller):
         self, facility_id: FromPath[uuid.UUID], data: JSONBody[FacilityUpdate], db: DB, principal: CurrentUser
     ) -> FacilityRead:
         obj = await svc.get_place(db, principal, Facility, facility_id)
-        return facility_read(await svc.update_place(db, principal, obj, "facility", svc.changes(data)))
+        return facility_read(await svc.update_facility(db, principal, obj, svc.changes(data)))
 
     @delete("/{facility_id:uuid}")
     async def delete_facility(self, facility_id: FromPath[uuid.UUID], db: DB, principal: CurrentUser) -> None:

@@ -211,11 +211,25 @@ async def create_area(db: AsyncSession, actor: Principal, data: AreaCreate) -> P
     return await add_place(db, actor, PublicArea(**msgspec.structs.asdict(data)), "area")
 
 
+async def _area_in(db: AsyncSession, area_id: uuid.UUID | None, project_id: uuid.UUID) -> None:
+    """A facility's area must be one of its own project's."""
+    if area_id is None:
+        return
+    area = await db.get(PublicArea, area_id)
+    if area is None or area.project_id != project_id:
+        raise Invalid("unknown area", errors=[FieldError("area_id", "no such public area in this project")])
+
+
 async def create_facility(db: AsyncSession, actor: Principal, data: FacilityCreate) -> Facility:
     actor.require_manager_of(data.project_id)
     await _building_in(db, actor, data.building_id, data.project_id)
-    if data.area_id is not None:
-        area = await db.get(PublicArea, data.area_id)
-        if area is None or area.project_id != data.project_id:
-            raise Invalid("unknown area", errors=[FieldError("area_id", "no such public area in this project")])
+    await _area_in(db, data.area_id, data.project_id)
     return await add_place(db, actor, Facility(**msgspec.structs.asdict(data)), "facility")
+
+
+async def update_facility(db: AsyncSession, actor: Principal, obj: Facility, fields: dict[str, Any]) -> Facility:
+    actor.require_manager_of(obj.project_id)
+    if "area_id" in fields:
+        await _area_in(db, fields["area_id"], obj.project_id)
+    updated: Facility = await update_place(db, actor, obj, "facility", fields)
+    return updated

@@ -191,3 +191,21 @@ async def test_demo_estate_shape_and_tag_codes(demo: dict[str, Any], db: AsyncSe
         assert not any(abs(s) <= len(rows) for s in steps), prefix
     # And the codes say nothing about the place (no room number inside).
     assert not any(u.room_no in u.code for u in units)
+
+
+async def test_a_facility_cannot_be_moved_into_another_projects_area(client: Any, estate: dict[str, Any]) -> None:
+    """As at creation, an update's area must be of the facility's own project."""
+    ours = await auth_headers(client, "admin", estate["password"])
+    theirs = await auth_headers(client, "other_admin", estate["password"])
+    area = {"project_id": estate["other_project"], "name": "会所 clubhouse", "kind": "clubhouse"}
+    their_area = (await client.post("/api/areas", json=area, headers=theirs)).json()["id"]
+    facility = {"project_id": estate["project"], "name": "消防栓 hydrant", "kind": "hydrant"}
+    fid = (await client.post("/api/facilities", json=facility, headers=ours)).json()["id"]
+    resp = await client.patch(f"/api/facilities/{fid}", json={"area_id": their_area}, headers=ours)
+    assert resp.status_code == 422
+    assert [e["field"] for e in resp.json()["errors"]] == ["area_id"]
+    assert (await client.get(f"/api/facilities/{fid}", headers=ours)).json()["area_id"] is None
+    own = {"project_id": estate["project"], "name": "大堂 lobby", "kind": "lobby"}
+    our_area = (await client.post("/api/areas", json=own, headers=ours)).json()["id"]
+    moved = await client.patch(f"/api/facilities/{fid}", json={"area_id": our_area}, headers=ours)
+    assert moved.status_code == 200 and moved.json()["area_id"] == our_area
