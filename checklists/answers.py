@@ -69,6 +69,11 @@ class Answers(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, kw
     instances: dict[str, list[InstanceAnswers]] = {}
 
 
+def is_blank(value: Any) -> bool:
+    """``null``, ``""`` and ``[]`` are no answer at all."""
+    return value is None or value == "" or (isinstance(value, list) and len(value) == 0)
+
+
 def key_path(prefix: str, key: str) -> str:
     """``answers.k``, or ``answers["odd key"]`` when the key is not a plain key."""
     if KEY_RE.fullmatch(key):
@@ -239,7 +244,7 @@ def check_answer(item: Item, answer: Answer, path: str) -> list[Problem]:
 
 
 def _value_problem(item: Item, value: Any) -> str | None:
-    if value is None or value == "" or value == []:
+    if is_blank(value):
         return None  # blank: no answer
     if isinstance(item, PassFailItem):
         allowed = ["pass", "fail", "na"] if item.allow_na else ["pass", "fail"]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
-from typing import Any, Literal, NamedTuple, TypeAlias
+from typing import Any, Literal, NamedTuple, TypeAlias, get_args
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -36,20 +36,7 @@ Op: TypeAlias = Literal[
     "failed",
     "passed",
 ]
-OPS: tuple[str, ...] = (
-    "eq",
-    "ne",
-    "in",
-    "not_in",
-    "gt",
-    "gte",
-    "lt",
-    "lte",
-    "answered",
-    "not_answered",
-    "failed",
-    "passed",
-)
+OPS: tuple[str, ...] = get_args(Op)
 #: Ops that take no ``value``.
 UNARY_OPS = frozenset({"answered", "not_answered", "failed", "passed"})
 #: Ops whose ``value`` is a list of values.

@@ -15,10 +15,6 @@ class ItemRef(NamedTuple):
     item: Item
 
     @property
-    def path(self) -> str:
-        return f"sections[{self.section_index}].items[{self.item_index}]"
-
-    @property
     def repeatable(self) -> bool:
         return self.section.repeat is not None
 

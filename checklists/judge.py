@@ -28,7 +28,7 @@ from checklists.answers import Answer, Answers, InstanceAnswers, address, parse_
 from checklists.conditions import Fact, evaluate
 from checklists.judgement import Failure, InstanceScore, Judgement, Missing, Score, SectionScore
 from checklists.model import Item, PhotoItem, Section, Template, can_fail
-from checklists.outcomes import fact, is_answered
+from checklists.outcomes import fact
 from checklists.versions import content_hash
 
 
@@ -124,7 +124,7 @@ def _item(
     def missing(reason: Any) -> None:
         run.missing.append(Missing(path=path, reason=reason, section=section.key, instance=instance, item=item.key))
 
-    if not is_answered(item, answer):
+    if not seen.answered:
         if item.required:
             missing("required")
         if can_fail(item):

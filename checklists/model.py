@@ -10,7 +10,7 @@ in ``validate.py``.
 from __future__ import annotations
 
 import re
-from typing import Literal, TypeAlias
+from typing import Literal, TypeAlias, get_args
 
 import msgspec
 
@@ -26,45 +26,10 @@ Responsible: TypeAlias = Literal["developer", "contractor", "engineering", "clea
 #: Template, section, item, choice, option and declared-instance keys.
 KEY_RE = re.compile(r"[a-z][a-z0-9_]{0,63}")  # use fullmatch
 
-TEMPLATE_KINDS: tuple[TemplateKind, ...] = (
-    "patrol",
-    "unit_inspection",
-    "takeover_acceptance",
-    "vacant_unit",
-    "acceptance_summary",
-)
-DISCIPLINES: tuple[Discipline, ...] = ("landscaping", "civil", "plumbing_heating", "electrical")
-SEVERITIES: tuple[Severity, ...] = ("general", "important", "serious")
-RESPONSIBLES: tuple[Responsible, ...] = (
-    "developer",
-    "contractor",
-    "engineering",
-    "cleaning",
-    "greening",
-    "security",
-)
-
-#: Chinese names of the enum values, for forms, spreadsheets and reports.
-LABELS_ZH: dict[str, str] = {
-    "patrol": "巡查",
-    "unit_inspection": "验房(分户验收)",
-    "takeover_acceptance": "物业接管验收",
-    "vacant_unit": "空关房查验",
-    "acceptance_summary": "物业验收汇总单",
-    "landscaping": "绿化环境",
-    "civil": "土建",
-    "plumbing_heating": "水暖",
-    "electrical": "电气",
-    "general": "一般",
-    "important": "重要",
-    "serious": "严重",
-    "developer": "开发商",
-    "contractor": "施工单位",
-    "engineering": "工程部",
-    "cleaning": "保洁",
-    "greening": "绿化",
-    "security": "秩序维护(安保)",
-}
+TEMPLATE_KINDS: tuple[TemplateKind, ...] = get_args(TemplateKind)
+DISCIPLINES: tuple[Discipline, ...] = get_args(Discipline)
+SEVERITIES: tuple[Severity, ...] = get_args(Severity)
+RESPONSIBLES: tuple[Responsible, ...] = get_args(Responsible)
 
 
 class _Base(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True, kw_only=True):
@@ -188,7 +153,6 @@ ITEM_TYPES: tuple[type[_Item], ...] = (
     DateItem,
 )
 ITEM_KINDS: tuple[str, ...] = tuple(str(t.__struct_config__.tag) for t in ITEM_TYPES)
-ITEM_TYPE_BY_KIND: dict[str, type[_Item]] = dict(zip(ITEM_KINDS, ITEM_TYPES, strict=True))
 
 
 class Instance(_Base, frozen=True, kw_only=True):
@@ -242,11 +206,6 @@ def can_fail(item: Item) -> bool:
     if isinstance(item, SingleChoiceItem | MultiChoiceItem):
         return any(c.fails for c in item.choices)
     return False
-
-
-def iter_items(template: Template) -> list[tuple[int, int, Section, Item]]:
-    """Every item with its section index and item index, in document order."""
-    return [(si, ii, s, it) for si, s in enumerate(template.sections) for ii, it in enumerate(s.items)]
 
 
 def count_items(template: Template) -> int:

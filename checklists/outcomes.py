@@ -5,9 +5,7 @@ Shared by the judge and the condition test vectors (and mirrored by the PWA).
 
 from __future__ import annotations
 
-from typing import Any
-
-from checklists.answers import Answer
+from checklists.answers import Answer, is_blank
 from checklists.conditions import Fact, is_number
 from checklists.model import (
     Item,
@@ -19,11 +17,6 @@ from checklists.model import (
     SingleChoiceItem,
     can_fail,
 )
-
-
-def is_blank(value: Any) -> bool:
-    """``null``, ``""`` and ``[]`` are no answer at all."""
-    return value is None or value == "" or (isinstance(value, list) and len(value) == 0)
 
 
 def is_answered(item: Item, answer: Answer | None) -> bool:

@@ -22,4 +22,9 @@ def canonical_bytes(template: Template) -> bytes:
 
 
 def content_hash(template: Template) -> str:
-    return hashlib.sha256(canonical_bytes(template)).hexdigest()
+    return hash_of(canonical_bytes(template))
+
+
+def hash_of(canonical: bytes) -> str:
+    """The content hash of a template's canonical bytes (for a caller that has them)."""
+    return hashlib.sha256(canonical).hexdigest()

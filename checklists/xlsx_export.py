@@ -18,6 +18,7 @@ from checklists.xlsx_layout import (
     CHOICE_COLS,
     CHOICE_FIELD,
     CHOICES,
+    COMMON_ITEM_FIELDS,
     INSTANCE_COLS,
     INSTANCES,
     ITEM_COLS,
@@ -94,7 +95,7 @@ def _item_rows(t: Template) -> list[dict[str, Any]]:
             kind = item_kind(item)
             row: dict[str, Any] = {"section": s.key, "key": item.key, "kind": kind}
             row |= _text("label", item.label) | _text("guidance", item.guidance)
-            for name in ("required", "photo_on_fail", "note_on_fail", "severity", "responsible", "standard"):
+            for name in COMMON_ITEM_FIELDS:
                 row[name] = getattr(item, name)
             row["visible_if"] = _condition(item.visible_if)
             for name in KIND_FIELDS[kind]:

@@ -26,6 +26,7 @@ from checklists.xlsx_cells import parse_cell
 from checklists.xlsx_layout import (
     CHOICE_FIELD,
     CHOICES,
+    COMMON_ITEM_FIELDS,
     INSTANCES,
     ITEMS,
     KIND_FIELDS,
@@ -37,6 +38,10 @@ from checklists.xlsx_layout import (
 )
 
 Loc = tuple[str, int]  # sheet, row
+#: Item columns copied as they are (the condition is parsed by its cell already).
+_COMMON = (*COMMON_ITEM_FIELDS, "visible_if")
+#: Item columns that only some kinds have.
+_KIND_ONLY = frozenset(c for fields in KIND_FIELDS.values() for c in fields)
 
 
 class _Sheet:
@@ -239,7 +244,6 @@ class _Builder:
 
     def _items(self, sections: dict[str, tuple[int, dict[str, Any]]]) -> dict[str, tuple[str, dict[str, Any]]]:
         items: dict[str, tuple[str, dict[str, Any]]] = {}
-        common = ("required", "photo_on_fail", "note_on_fail", "severity", "responsible", "standard", "visible_if")
         for row, v in self.sheets[ITEMS].rows:
             key, kind = v.get("key", ""), v.get("kind", "")
             target = sections.get(v.get("section", ""))
@@ -252,8 +256,8 @@ class _Builder:
             item: dict[str, Any] = {"kind": kind, "key": key, "label": _text(v, "label")}
             if "guidance_zh" in v or "guidance_en" in v:
                 item["guidance"] = _text(v, "guidance")
-            item |= {k: v[k] for k in common if k in v}
-            for col_id in {c for fields in KIND_FIELDS.values() for c in fields}:
+            item |= {k: v[k] for k in _COMMON if k in v}
+            for col_id in _KIND_ONLY:
                 if col_id not in v:
                     continue
                 if col_id in KIND_FIELDS.get(kind, ()):

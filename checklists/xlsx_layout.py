@@ -92,6 +92,16 @@ ITEM_COLS = (
     Col("allow_other", "允许其他", "bool"),
 )
 
+#: Item fields every kind has, written and read as they are (besides key, label,
+#: guidance and visible_if, which need converting).
+COMMON_ITEM_FIELDS: tuple[str, ...] = (
+    "required",
+    "photo_on_fail",
+    "note_on_fail",
+    "severity",
+    "responsible",
+    "standard",
+)
 #: Item columns that only some kinds have (the rest of the row applies to all kinds).
 KIND_FIELDS: dict[str, tuple[str, ...]] = {
     "pass_fail": ("allow_na",),

@@ -15,7 +15,6 @@ QUEUED = "queued"
 RUNNING = "running"
 DONE = "done"
 PARKED = "parked"
-JOB_STATUSES = (QUEUED, RUNNING, DONE, PARKED)
 
 
 class Job(IdMixin, TimestampMixin, Base):

@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Update, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.jobs.models import DONE, PARKED, QUEUED, RUNNING, Job
@@ -107,14 +107,24 @@ async def claim(
             # Every candidate was taken by another worker: look again.
 
 
+def _held(job: Job, worker_id: str) -> Update:
+    """An UPDATE of ``job`` that matches only while ``worker_id`` still holds its lease."""
+    return update(Job).where(Job.id == job.id, Job.status == RUNNING, Job.locked_by == worker_id)
+
+
+def _release(status: str, error: str | None, now: datetime) -> dict[str, Any]:
+    """The values that let go of the lease, leaving the job in ``status``."""
+    return {
+        "status": status,
+        "locked_by": None,
+        "locked_until": None,
+        "last_error": None if error is None else error[:ERROR_MAX_CHARS],
+        "updated_at": now,
+    }
+
+
 async def _park(db: AsyncSession, job: Job, worker_id: str, error: str) -> None:
-    await db.execute(
-        update(Job)
-        .where(Job.id == job.id, Job.status == RUNNING, Job.locked_by == worker_id)
-        .values(
-            status=PARKED, locked_by=None, locked_until=None, last_error=error[:ERROR_MAX_CHARS], updated_at=utcnow()
-        )
-    )
+    await db.execute(_held(job, worker_id).values(**_release(PARKED, error, utcnow())))
     await db.commit()
 
 
@@ -130,11 +140,7 @@ async def complete_in(db: AsyncSession, job: Job, worker_id: str) -> bool:
     """Mark the job done inside the caller's transaction, which commits it together
     with the job's own last writes. False (nothing changed) if this worker had lost
     its lease meanwhile."""
-    result = await db.execute(
-        update(Job)
-        .where(Job.id == job.id, Job.status == RUNNING, Job.locked_by == worker_id)
-        .values(status=DONE, locked_by=None, locked_until=None, last_error=None, updated_at=utcnow())
-    )
+    result = await db.execute(_held(job, worker_id).values(**_release(DONE, None, utcnow())))
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
@@ -150,18 +156,10 @@ async def fail(
     async with session_factory() as db:
         now = utcnow()
         parked = permanent or job.attempts >= job.max_attempts
-        values: dict[str, Any] = {
-            "status": PARKED if parked else QUEUED,
-            "locked_by": None,
-            "locked_until": None,
-            "last_error": error[:ERROR_MAX_CHARS],
-            "updated_at": now,
-        }
+        values = _release(PARKED if parked else QUEUED, error, now)
         if not parked:
             values["run_after"] = now + timedelta(seconds=backoff_seconds(job.attempts))
-        await db.execute(
-            update(Job).where(Job.id == job.id, Job.status == RUNNING, Job.locked_by == worker_id).values(**values)
-        )
+        await db.execute(_held(job, worker_id).values(**values))
         await db.commit()
         return str(values["status"])
 

@@ -218,6 +218,13 @@ def _open(path: Path) -> Image.Image:
     return im
 
 
+def _displayed(size: tuple[int, int], orientation: int) -> tuple[int, int]:
+    """The size as displayed: EXIF orientations 5–8 turn the image a quarter, so
+    width and height swap."""
+    width, height = size
+    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+
+
 def _draft_box(size: tuple[int, int], long_side: int) -> tuple[int, int]:
     w, h = size
     scale = long_side / max(w, h)
@@ -261,7 +268,7 @@ def check_image(path: Path, *, keep_for_web: int | None = None, keep_max_bytes: 
     try:
         fmt = str(im.format)
         orientation = _orientation(im)
-        width, height = im.size
+        width, height = _displayed(im.size, orientation)
         keep = bool(keep_for_web)
         if fmt in JPEG_FORMATS:
             box = _draft_box(im.size, keep_for_web) if keep_for_web else None
@@ -269,8 +276,6 @@ def check_image(path: Path, *, keep_for_web: int | None = None, keep_max_bytes: 
                 box, keep = _draft_box(im.size, max(1, max(im.size) // 8)), False
             im.draft("RGB", box)
         _decode_whole(im)
-        if orientation in (5, 6, 7, 8):
-            width, height = height, width
         info = ImageInfo(fmt, CONTENT_TYPES[fmt], width, height, orientation)
         # After load a single-frame image has closed its file; a GIF or a phone's
         # MPO keeps it open to reach its other frames: those are not kept.
@@ -442,15 +447,10 @@ def make_derivatives(
                 raise ValueError("make_derivatives needs the file when no usable decode is given")
             im = _open(path)
             orientation = _orientation(im)
-            full_w, full_h = im.size
+            full_w, full_h = _displayed(im.size, orientation)
             if str(im.format) in JPEG_FORMATS:
                 im.draft("RGB", _draft_box(im.size, web_max))
-            try:
-                im.load()
-            except (OSError, SyntaxError, ValueError, EOFError) as exc:
-                raise ImageRejected("corrupt", f"the image data is damaged or cut off: {exc}") from exc
-            if orientation in (5, 6, 7, 8):
-                full_w, full_h = full_h, full_w
+            _decode_whole(im)
         web = _upright_rgb(im, orientation)
         if web is not im:
             im.close()

@@ -13,13 +13,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from server.db.base import Base, TimestampMixin
 from sync.columns import Synced
 
-OWNER_TYPES = ("item_result", "inspection", "ticket", "ticket_event", "checkpoint_scan", "signature")
-
 PENDING = "pending"  # metadata only: the bytes have not arrived
 STORED = "stored"  # original saved, processing queued
 READY = "ready"  # derivatives made
 FAILED = "failed"  # processing gave up (the original is kept)
-PHOTO_STATUSES = (PENDING, STORED, READY, FAILED)
 
 
 class Photo(Synced, TimestampMixin, Base):

@@ -19,26 +19,17 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import update
-
 from server.jobs.worker import JobContext, PermanentJobError, register
 from server.lib.clock import utcnow
 from server.media.images import DECODES, ImageRejected, in_pillow_thread, make_derivatives
 from server.media.models import FAILED, READY, STORED, Photo
-from server.media.services import PROCESS_JOB, derivative_keys
+from server.media.services import PROCESS_JOB, derivative_keys, update_photo
 from server.storage import storage_for
-from sync import stamping
 
 
 async def _set_failed(ctx: JobContext, photo: Photo, error: str) -> None:
     async with ctx.session_factory() as db:
-        await db.execute(
-            update(Photo)
-            .where(Photo.id == photo.id, Photo.status == STORED)
-            .values(status=FAILED, error=error[:2000], updated_at=utcnow())
-            .execution_options(sync_touched=True)
-        )
-        stamping.touch(db.sync_session, Photo.__table__, photo.project_id, {photo.id})
+        await update_photo(db, photo, Photo.status == STORED, status=FAILED, error=error[:2000], updated_at=utcnow())
         await db.commit()
 
 
@@ -78,21 +69,18 @@ async def process_photo(ctx: JobContext, payload: dict[str, Any]) -> None:
             await _set_failed(ctx, photo, f"processing failed: {exc}")
         raise
     async with ctx.session_factory() as db:
-        await db.execute(
-            update(Photo)
-            .where(Photo.id == photo_id, Photo.status.in_([STORED, FAILED, READY]))
-            .values(
-                status=READY,
-                web_key=web_key,
-                thumb_key=thumb_key,
-                width=made.width,
-                height=made.height,
-                error=None,
-                updated_at=utcnow(),
-            )
-            .execution_options(sync_touched=True)
+        await update_photo(
+            db,
+            photo,
+            Photo.status.in_([STORED, FAILED, READY]),
+            status=READY,
+            web_key=web_key,
+            thumb_key=thumb_key,
+            width=made.width,
+            height=made.height,
+            error=None,
+            updated_at=utcnow(),
         )
-        stamping.touch(db.sync_session, Photo.__table__, photo.project_id, {photo.id})
         await ctx.complete_in(db)
         await db.commit()
 

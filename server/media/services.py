@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -143,6 +144,28 @@ def receipt(photo: Photo) -> UploadReceipt:
         byte_size=photo.byte_size,
         content_type=photo.content_type,
     )
+
+
+def _already_stored(photo: Photo, sha256: str) -> tuple[UploadReceipt, bool]:
+    """The answer for a photo that already holds an original: the same bytes again
+    store nothing (its receipt, False); other bytes are a conflict."""
+    if photo.sha256 == sha256:
+        return receipt(photo), False
+    raise Conflict("this photo id already holds other bytes; a new photo needs a new id 照片编号已被占用")
+
+
+async def update_photo(db: AsyncSession, photo: Photo, *where: Any, **values: Any) -> bool:
+    """UPDATE ``photo``'s row (where ``where`` holds too) and mark it written for sync
+    (`stamping.touch`: a rollback drops the mark with the transaction). True when the
+    row matched."""
+    result = await db.execute(
+        update(Photo)
+        .where(Photo.id == photo.id, *where)
+        .values(**values)
+        .execution_options(synchronize_session=False, sync_touched=True)
+    )
+    stamping.touch(db.sync_session, Photo.__table__, photo.project_id, {photo.id})
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -297,9 +320,7 @@ async def upload(
         if body.size == 0:
             raise Invalid("empty body: send the photo's bytes", errors=[FieldError("body", "empty")])
         if photo.original_key is not None:
-            if photo.sha256 == body.sha256:
-                return receipt(photo), False
-            raise Conflict("this photo id already holds other bytes; a new photo needs a new id 照片编号已被占用")
+            return _already_stored(photo, body.sha256)
         if photo.sha256 and photo.sha256 != body.sha256:
             raise Conflict("the bytes do not match the SHA-256 declared for this photo 照片校验值不符")
         storage = storage_for(settings.storage_url)
@@ -332,9 +353,7 @@ async def _store(
         if stored.original_key != key:
             with contextlib.suppress(Exception):
                 await storage.delete(key)
-        if stored.sha256 == body.sha256:
-            return receipt(stored), False
-        raise Conflict("this photo id already holds other bytes; a new photo needs a new id 照片编号已被占用")
+        return _already_stored(stored, body.sha256)
     payload: dict[str, object] = {"photo_id": str(photo.id)}
     if stamp_lines:
         payload["stamp"] = stamp_lines
@@ -395,21 +414,17 @@ async def _mark_stored(
         except IntegrityError:
             pass  # created meanwhile (sync, or a parallel upload): fall through to the CAS
         await db.rollback()
-    result = await db.execute(
-        update(Photo)
-        .where(
-            Photo.id == photo.id,
-            Photo.status == PENDING,
-            Photo.deleted.is_(False),
-            or_(Photo.sha256.is_(None), Photo.sha256 == body.sha256),
-        )
-        .values(uploaded_by=func.coalesce(Photo.uploaded_by, actor.user_id), **values)
-        .execution_options(synchronize_session=False, sync_touched=True)
-    )
-    if result.rowcount == 1:  # type: ignore[attr-defined]
-        stamping.touch(db.sync_session, Photo.__table__, photo.project_id, {photo.id})
+    if await update_photo(
+        db,
+        photo,
+        Photo.status == PENDING,
+        Photo.deleted.is_(False),
+        or_(Photo.sha256.is_(None), Photo.sha256 == body.sha256),
+        uploaded_by=func.coalesce(Photo.uploaded_by, actor.user_id),
+        **values,
+    ):
         return None
-    await db.rollback()
+    await db.rollback()  # also drops update_photo's sync mark: nothing was written
     current = await db.get(Photo, photo.id, populate_existing=True)
     await db.commit()
     if current is None or current.deleted:

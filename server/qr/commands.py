@@ -5,13 +5,17 @@ from __future__ import annotations
 import asyncio
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from server.settings import Settings
 
+if TYPE_CHECKING:
+    from server.qr.sheets import LabelSpec
 
-async def _find(settings: Settings, project_ref: str, building_ref: str | None) -> tuple[str, list[object]]:
+
+async def _find(settings: Settings, project_ref: str, building_ref: str | None) -> tuple[str, list[LabelSpec]]:
     from sqlalchemy import or_, select
 
     from server.db.engine import create_engine, create_session_factory
@@ -44,7 +48,7 @@ async def _find(settings: Settings, project_ref: str, building_ref: str | None) 
                     raise click.ClickException(f"building {building_ref!r} not found in {project.name}")
                 building_id = building.id
             title, specs = await collect_labels(db, project.id, settings.public_url, building_id=building_id)
-            return title, list(specs)
+            return title, specs
     finally:
         await engine.dispose()
 
@@ -58,10 +62,9 @@ def labels_command(settings: Settings, project_ref: str, building_ref: str | Non
     """Print QR labels on A4 sheets 打印二维码标签 (12 a page, with cut marks)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from server.qr.sheets import LabelSpec, render_sheet
+    from server.qr.sheets import render_sheet
 
-    title, specs = asyncio.run(_find(settings, project_ref, building_ref))
-    labels = [s for s in specs if isinstance(s, LabelSpec)]
+    title, labels = asyncio.run(_find(settings, project_ref, building_ref))
     with Progress(
         TextColumn("[bold]标签 labels"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=False
     ) as progress:

@@ -26,6 +26,14 @@ def _missing(exc: ClientError) -> bool:
     return code in {"404", "NoSuchKey", "NotFound"}
 
 
+def _failed(exc: ClientError | BotoCoreError, what: str, missing_key: str | None = None) -> StorageError:
+    """The error to raise for a failed boto3 call: `ObjectMissing(missing_key)` for
+    a not-found when a ``missing_key`` is given, else "S3 {what} failed"."""
+    if missing_key is not None and isinstance(exc, ClientError) and _missing(exc):
+        return ObjectMissing(missing_key)
+    return StorageError(f"S3 {what} failed: {exc}")
+
+
 class S3Storage(Storage):
     scheme = "s3"
 
@@ -91,12 +99,8 @@ class S3Storage(Storage):
         def run() -> Any:
             try:
                 return getattr(self.client, method)(**kwargs)
-            except ClientError as exc:
-                if _missing(exc):
-                    raise ObjectMissing(kwargs.get("Key", "")) from exc
-                raise StorageError(f"S3 {method} failed: {exc}") from exc
-            except BotoCoreError as exc:
-                raise StorageError(f"S3 {method} failed: {exc}") from exc
+            except (ClientError, BotoCoreError) as exc:
+                raise _failed(exc, method, missing_key=kwargs.get("Key", "")) from exc
 
         return await asyncio.to_thread(run)
 
@@ -106,7 +110,7 @@ class S3Storage(Storage):
                 with path.open("rb") as body:
                     self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=body, ContentType=content_type)
             except (ClientError, BotoCoreError) as exc:
-                raise StorageError(f"S3 upload failed: {exc}") from exc
+                raise _failed(exc, "upload") from exc
 
         await asyncio.to_thread(run)
 
@@ -118,12 +122,8 @@ class S3Storage(Storage):
             try:
                 obj = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
                 return bytes(obj["Body"].read())
-            except ClientError as exc:
-                if _missing(exc):
-                    raise ObjectMissing(key) from exc
-                raise StorageError(f"S3 get failed: {exc}") from exc
-            except BotoCoreError as exc:
-                raise StorageError(f"S3 get failed: {exc}") from exc
+            except (ClientError, BotoCoreError) as exc:
+                raise _failed(exc, "get", missing_key=key) from exc
 
         return await asyncio.to_thread(run)
 

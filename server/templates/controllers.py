@@ -12,6 +12,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import FromPath, HeaderParameter, RawBody
 
+from checklists.model import count_items
 from server.accounts.deps import CurrentUser
 from server.db.session import DB
 from server.lib.openapi import XLSX_MEDIA_TYPE, XlsxUploadOperation
@@ -35,7 +36,7 @@ def version_read(v: TemplateVersion) -> VersionRead:
         version=t.version,
         content_hash=v.content_hash,
         title=Title(zh=v.title_zh, en=v.title_en),
-        item_count=sum(len(s.items) for s in t.sections),
+        item_count=count_items(t),
         published_at=v.published_at,
         published_by=v.published_by,
     )

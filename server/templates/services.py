@@ -1,4 +1,4 @@
-"""Publishing template versions, reading them back, and judging answers with one.
+"""Publishing template versions and reading them back.
 
 The bundled templates (checklists/templates/) are published at start-up when their
 content hash is new; a broken file stops start-up naming file, path and reason
@@ -13,18 +13,15 @@ import uuid
 from collections import defaultdict
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from checklists.errors import AnswersInvalid, ChecklistError, TemplateFileError, WorkbookInvalid
-from checklists.judge import judge
-from checklists.judgement import Judgement
+from checklists.errors import ChecklistError, TemplateFileError, WorkbookInvalid
 from checklists.loader import load_bundled, parse_template
 from checklists.model import Template
-from checklists.versions import canonical_bytes, content_hash
+from checklists.versions import canonical_bytes, hash_of
 from checklists.xlsx import export_xlsx, import_xlsx
 from server.accounts.principal import Principal
 from server.accounts.roles import Role
@@ -89,7 +86,9 @@ async def publish(
 async def _publish(
     db: AsyncSession, template: Template, published_by: uuid.UUID | None, company_id: uuid.UUID | None = None
 ) -> tuple[TemplateVersion, bool]:
-    digest = content_hash(template)
+    canonical = canonical_bytes(template)
+    digest = hash_of(canonical)
+    body = canonical.decode("utf-8")
     for _ in range(PUBLISH_ATTEMPTS):
         existing = await _by_hash(db, digest, company_id)
         if existing is not None:
@@ -105,7 +104,7 @@ async def _publish(
             content_hash=digest,
             title_zh=template.title.zh,
             title_en=template.title.en,
-            body=canonical_bytes(template).decode("utf-8"),
+            body=body,
             published_by=published_by,
         )
         try:
@@ -268,19 +267,3 @@ async def export_version(
 ) -> tuple[TemplateVersion, bytes]:
     version = await get_version(db, version_id, company_id)
     return version, export_xlsx(template_of(version))
-
-
-# --- judging -------------------------------------------------------------------------------------
-
-
-async def judge_for_version(db: AsyncSession, version_id: uuid.UUID, answers: Any) -> Judgement:
-    """Judge answers (an `Answers`, decoded JSON, or JSON bytes) against one
-    published version. Unknown version → NotFound; bad answers → Invalid listing
-    every problem by path."""
-    template = await template_for_version(db, version_id)
-    if template is None:
-        raise NotFound("template version not found")
-    try:
-        return judge(template, answers)
-    except AnswersInvalid as exc:
-        raise Invalid("the answers do not fit the template", errors=_template_errors(exc)) from None

@@ -1,6 +1,6 @@
 """Checklist templates over HTTP: bundled versions published at start-up, reading
 with ETags, publishing (admins, audited), XLSX export and import, and
-judge_for_version for the sync engine."""
+judging with a published version as the sync engine does."""
 
 from __future__ import annotations
 
@@ -17,10 +17,19 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import checklists.loader
-from checklists import TemplateFileError, content_hash, export_xlsx, import_xlsx, load_bundled, parse_template
+from checklists import (
+    AnswersInvalid,
+    TemplateFileError,
+    content_hash,
+    export_xlsx,
+    import_xlsx,
+    judge,
+    load_bundled,
+    parse_template,
+)
 from server.app import create_app
 from server.audit.models import AuditEntry
-from server.lib.errors import Invalid, NotFound
+from server.inspections.templating import template_index
 from server.settings import Settings
 from server.templates import services as svc
 from server.templates.models import TemplateVersion
@@ -255,7 +264,9 @@ async def test_publishing_bundled_again_adds_nothing(client: Any, demo: dict[str
     assert await count_versions(db) == len(BUNDLED)
 
 
-async def test_judge_for_version(client: Any, demo: dict[str, Any], db: AsyncSession) -> None:
+async def test_judging_with_a_published_version(client: Any, demo: dict[str, Any], db: AsyncSession) -> None:
+    """As the sync engine judges a submitted inspection: the version's template
+    through `template_index`, then `judge`."""
     await db.rollback()
     latest = {v.key: v for v in await svc.latest_versions(db)}
     version_id = latest["acceptance_summary"].id
@@ -267,7 +278,9 @@ async def test_judge_for_version(client: Any, demo: dict[str, Any], db: AsyncSes
             ]
         },
     }
-    judgement = await svc.judge_for_version(db, version_id, answers)
+    index = await template_index(db, {}, version_id)
+    assert index is not None
+    judgement = judge(index.template, answers)
     assert judgement.template_hash == latest["acceptance_summary"].content_hash
     assert not judgement.complete
     [failure] = judgement.failures
@@ -278,11 +291,10 @@ async def test_judge_for_version(client: Any, demo: dict[str, Any], db: AsyncSes
     )
     assert judge_json_round_trips(judgement)
 
-    with pytest.raises(Invalid) as info:
-        await svc.judge_for_version(db, version_id, {"answers": {"ghost": {"value": 1}}})
-    assert [(e.field, e.message) for e in info.value.errors] == [("answers.ghost", "unknown item 'ghost'")]
-    with pytest.raises(NotFound):
-        await svc.judge_for_version(db, uuid.uuid4(), {})
+    with pytest.raises(AnswersInvalid) as info:
+        judge(index.template, {"answers": {"ghost": {"value": 1}}})
+    assert [(p.path, p.message) for p in info.value.problems] == [("answers.ghost", "unknown item 'ghost'")]
+    assert await template_index(db, {}, uuid.uuid4()) is None
 
 
 def judge_json_round_trips(judgement: Any) -> bool:
