@@ -71,7 +71,8 @@ async def push(
         raise BadBatch("mutation ids in a batch must rise by one")
     # 4. Lock the device's row: pushes of one device are applied one at a time.
     last = await lock_device(db, actor, request.device_id, request.protocol)
-    # 5. Mutations already applied are answered from their stored results.
+    # 5. Mutations already applied are answered from their stored results ("applied"
+    #    when none is stored).
     answered = await stored_results(db, actor, request.device_id, [i for i in ids if i <= last])
     fresh = [m for m in request.mutations if m.id > last]
     # 6. A gap (the first new id is not last + 1) is refused: the device resends in order.
@@ -98,20 +99,22 @@ async def push(
     batch = await apply_batch(db, registry, fresh, context)
     for i, mutation in enumerate(fresh):
         result = batch[i] if batch is not None else await apply_one(context(mutation), registry, mutation)
-        # 8. Record its result in the same transaction …
-        recorded.append(
-            {
-                "user_id": actor.user_id,
-                "device_id": request.device_id,
-                "mutation_id": mutation.id,
-                "status": result.status,
-                "result": msgspec.to_builtins(result),
-                "entity": mutation.entity,
-                "entity_id": mutation.key,
-                "client_time": mutation.client_time,
-                "received_at": now,
-            }
-        )
+        # 8. Record its result in the same transaction, unless it is a plain "applied"
+        #    (what step 5 answers for an id at or below the device's last one) …
+        if result != MutationResult(id=mutation.id, status="applied"):
+            recorded.append(
+                {
+                    "user_id": actor.user_id,
+                    "device_id": request.device_id,
+                    "mutation_id": mutation.id,
+                    "status": result.status,
+                    "result": msgspec.to_builtins(result),
+                    "entity": mutation.entity,
+                    "entity_id": mutation.key,
+                    "client_time": mutation.client_time,
+                    "received_at": now,
+                }
+            )
         out.append(result)
         last = mutation.id
     if recorded:  # (one multi-row insert, outside the mutations' savepoints)
@@ -138,8 +141,9 @@ async def stored_results(db: AsyncSession, actor: Actor, device_id: str, ids: li
     )
     found = [msgspec.convert(r[0], MutationResult) for r in rows]
     known = {r.id for r in found}
-    # Results older than the retention period are gone; the mutation was applied.
-    found += [MutationResult(id=i, status="applied", code="duplicate") for i in ids if i not in known]
+    # Plain "applied" results are not stored (step 8), and the others are pruned
+    # after the retention period: an applied mutation either way.
+    found += [MutationResult(id=i, status="applied") for i in ids if i not in known]
     return sorted(found, key=lambda r: r.id)
 
 

@@ -3,10 +3,11 @@ longer can (`fieldround prune`, run daily like `fieldround sync purge`).
 
 What goes, and why it is safe:
 
-- **mutation results** received more than `sync_result_days` ago. They answer a
-  device that resends a push whose answer it lost; after that long the device is
-  told "applied" (code `duplicate`) instead, which is what it needs. The writes
-  themselves stay in the audit log.
+- **mutation results** (rejections and conflicts: a plain "applied" is never
+  stored) received more than `sync_result_days` ago. They answer a device that
+  resends a push whose answer it lost; after that long the device is told
+  "applied" instead, which is what it needs. The writes themselves stay in the
+  audit log.
 - **login failures** older than the throttle window: they no longer count.
 - **device sessions** idle for longer than a refresh token lives, with their
   tokens: every token of theirs has expired, so none could be used or replayed.

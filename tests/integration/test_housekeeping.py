@@ -32,8 +32,10 @@ async def test_prune_removes_only_what_has_outlived_its_use(
     a = await device(client, "engineer", setup["pw"], "pad-a")
     insp = new_inspection(a, setup["tv"], setup["unit"].id)
     door = answer(a, insp, "door", value="fail", note="门锁坏")
+    answer(a, insp, "window", value="maybe")  # rejected: its result is stored (a plain "applied" is not)
     sent = [msgspec.to_builtins(m) for m in a.outbox]
-    await a.push()
+    assert [r.status for r in await a.push()] == ["applied", "applied", "rejected"]
+    assert await _count(db, results) == 1
     await db.execute(update(results).values(received_at=long_ago))
     await db.commit()  # (SQLite: one writer at a time, and the app logs in next)
     # Logins: an old failure and a fresh one; an idle session and a live one.
@@ -56,7 +58,7 @@ async def test_prune_removes_only_what_has_outlived_its_use(
     counts = await prune(db, settings, now)
 
     assert counts == {
-        "mutation_results": 2,
+        "mutation_results": 1,
         "login_failures": 1,
         "device_sessions": 1,
         "done_jobs": 1,
@@ -74,10 +76,11 @@ async def test_prune_removes_only_what_has_outlived_its_use(
     )
     assert resp.status_code in (200, 201), resp.text
     # The device resends the push whose answer it lost, after its results are gone:
-    # told "applied", and nothing is applied twice.
+    # every mutation at or below its last number is answered "applied" (the pruned
+    # rejection too: past the retention nothing is known of it), nothing is applied twice.
     status, body = await call(a, "/api/sync/push", {"protocol": 2, "device_id": "pad-a", "mutations": sent})
     assert status == 200, body
-    assert [(r["status"], r.get("code")) for r in body["results"]] == [("applied", "duplicate")] * len(sent)
+    assert body["results"] == [{"id": m["id"], "status": "applied"} for m in sent]
     await db.rollback()
     assert (await db.get(ItemResult, door)).note == "门锁坏"
     assert await _count(db, ItemResult) == 1
