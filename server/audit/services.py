@@ -105,17 +105,26 @@ async def list_entries(
     limit: int = 100,
     offset: int = 0,
 ) -> list[AuditEntry]:
+    """Newest first. With `entity_id`, one record's history: its own entries and,
+    when it was created in a batch of a push, its part of that batch's entry
+    (`server.audit.sync_writes.created_in_batches`)."""
     if not actor.is_manager:
         raise Forbidden("only admins and managers read the audit log")
-    stmt = select(AuditEntry).where(AuditEntry.company_id == actor.company_id)
+    visible = select(AuditEntry).where(AuditEntry.company_id == actor.company_id)
     if actor.role != "admin":
         # A manager reads the entries of its own projects.
-        stmt = stmt.where(AuditEntry.project_id.in_(actor.project_ids))
+        visible = visible.where(AuditEntry.project_id.in_(actor.project_ids))
     if entity:
-        stmt = stmt.where(AuditEntry.entity == entity)
-    if entity_id:
-        stmt = stmt.where(AuditEntry.entity_id == entity_id)
+        visible = visible.where(AuditEntry.entity == entity)
     if project_id:
-        stmt = stmt.where(AuditEntry.project_id == project_id)
-    stmt = stmt.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit).offset(offset)
-    return list((await db.scalars(stmt)).all())
+        visible = visible.where(AuditEntry.project_id == project_id)
+    newest_first = (AuditEntry.at.desc(), AuditEntry.id.desc())
+    if not entity_id:
+        return list((await db.scalars(visible.order_by(*newest_first).limit(limit).offset(offset))).all())
+    from server.audit.sync_writes import created_in_batches
+
+    # One record's history is short: its entries and its batch part, merged here.
+    found = list((await db.scalars(visible.where(AuditEntry.entity_id == entity_id))).all())
+    found += await created_in_batches(db, visible, entity_id)
+    found.sort(key=lambda e: (e.at, e.id), reverse=True)
+    return found[offset : offset + limit]

@@ -6,25 +6,34 @@ same transaction (and the same savepoint: a rejected mutation leaves no entry).
 
 Rows the sync engine inserts without ORM objects (a batch of new records, see
 `sync.push._create_rows`) come as one INSERT that names its entity in the
-execution option ``sync_entity``; each of its rows gets its "create" entry, written
-with one INSERT just before it."""
+execution option ``sync_entity``. They get one "create" entry per project for the
+whole statement: `entity_id` is `MANY` and `after` is ``{"records": {id: values}}``,
+each record's values as a single entry would hold them; the entry's `at` is the
+records' `created_at`. `created_in_batches` finds the entries that hold one record
+and gives each as that record's own "create" entry, so a record's history reads
+the same whichever way it was written (`server.audit.services.list_entries`)."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import msgspec
-from sqlalchemy import Table, event, insert
+from sqlalchemy import Select, Table, event, insert, select
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from server.audit.models import AuditEntry
 from server.audit.services import _plain, entry_values, record, snapshot
+from server.lib.clock import utcnow
 from sync.columns import Synced
 from sync.stamping import entity_name
 
 ACTOR_KEY = "audit_actor"
 AUDIT_TABLE: Table = AuditEntry.__table__  # type: ignore[assignment]
+#: `entity_id` of an entry for several records, listed in ``after["records"]``.
+MANY = "*"
 
 
 def _changes(obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -91,12 +100,42 @@ def _on_execute(state: ORMExecuteState) -> None:
         return
     params: Any = state.parameters
     rows: list[Any] = params if isinstance(params, list) else [params or {}]
+    by_project: dict[uuid.UUID, dict[str, Any]] = {}
+    for row in rows:
+        by_project.setdefault(row["project_id"], {})[str(row["id"])] = row
+    at, to_plain = rows[0].get("created_at") or utcnow(), msgspec.to_builtins
     entries = [
         # UUIDs and datetimes as strings, as `snapshot` gives them
-        entry_values(actor, "create", entity, row["id"], after=msgspec.to_builtins(row), project_id=row["project_id"])
-        for row in rows
+        {**entry_values(actor, "create", entity, MANY, after={"records": to_plain(recs)}, project_id=p), "at": at}
+        for p, recs in by_project.items()
     ]
     state.session.execute(insert(AUDIT_TABLE), entries)  # Core: the ORM's bulk path would do per-row work
+
+
+async def created_in_batches(db: AsyncSession, visible: Select[AuditEntry], entity_id: str) -> list[AuditEntry]:
+    """The "create" entry of record `entity_id` if a batch entry (`MANY`) holds it,
+    as that record's own entry (not added to the session); `visible` is the
+    caller's query of the entries it may read. The batch entry is the one written
+    at the record's `created_at`."""
+    from server.syncing.registry import registry
+
+    try:
+        key = uuid.UUID(entity_id)
+    except ValueError:
+        return []
+    found = []
+    for spec in registry().all():
+        if not spec.row_creates:
+            continue
+        table = spec.table
+        created = select(table.c.created_at).where(table.c.id == key).scalar_subquery()
+        stmt = visible.where(AuditEntry.entity == spec.name, AuditEntry.entity_id == MANY, AuditEntry.at == created)
+        for batch in (await db.scalars(stmt)).all():
+            values = (batch.after or {}).get("records", {}).get(entity_id)
+            if values is not None:
+                columns = {c.key: getattr(batch, c.key) for c in sa_inspect(AuditEntry).column_attrs}
+                found.append(AuditEntry(**{**columns, "entity_id": entity_id, "after": values}))
+    return found
 
 
 _installed = False

@@ -269,7 +269,15 @@ class ItemResultSpec(EntitySpec):
         )
         if key != expected:
             raise Rejected(f"id: an item result's id is UUIDv5 of its address; expected {expected}", code="invalid")
-        return {"id": key, "project_id": project_id, "answered_by": ctx.actor.user_id, **fields}
+        # created_at: the push's time, which is also the `at` of the batch's audit entry
+        return {
+            "id": key,
+            "project_id": project_id,
+            "answered_by": ctx.actor.user_id,
+            "created_at": ctx.now,
+            "updated_at": ctx.now,
+            **fields,
+        }
 
     async def merge_record(self, ctx: ApplyContext, row: Any) -> dict[str, Any]:
         insp = await get_inspection(ctx, row.inspection_id)

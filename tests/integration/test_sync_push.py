@@ -338,10 +338,13 @@ async def test_a_batch_of_new_answers_is_written_as_rows_audited_and_stamped(
     client: Any, db: Any, setup: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """New answers only: one INSERT for the batch (no ORM object, no per-mutation
-    savepoint), yet each row is audited with who and which device, stamped, and
-    reaches another device's pull."""
+    savepoint) and one audit entry holding every row, yet each record's history
+    (GET /api/audit?entity_id=) shows its creation with who, which device and its
+    values; the rows are stamped and reach another device's pull."""
     import sync.push
     from server.audit.models import AuditEntry
+    from server.audit.sync_writes import MANY
+    from tests.factories import auth_headers, other_company
 
     a = await device(client, "engineer", setup["pw"], "pad-a")
     b = await device(client, "cs_assistant", setup["pw"], "pad-b")
@@ -364,14 +367,38 @@ async def test_a_batch_of_new_answers_is_written_as_rows_audited_and_stamped(
     rows = {r.id: r for r in (await db.scalars(select(ItemResult).where(ItemResult.id.in_(ids)))).all()}
     assert [(rows[i].value, rows[i].note) for i in ids] == [("pass", None), ("fail", "窗框渗水"), (3, None)]
     assert all(r.version > 0 and r.answered_by is not None and r.photos == [] for r in rows.values())
-    entries = (await db.scalars(select(AuditEntry).where(AuditEntry.entity_id.in_([str(i) for i in ids])))).all()
-    by_id = {e.entity_id: (e.action, e.username, e.device_id, e.after["value"]) for e in entries}
-    assert len(entries) == 3
-    assert [by_id[str(i)] for i in ids] == [
-        ("create", "engineer", "pad-a", "pass"),
-        ("create", "engineer", "pad-a", "fail"),
-        ("create", "engineer", "pad-a", 3),
+    # One entry per INSERT (one per set of columns: the window's answer has a note and a severity).
+    batches = (await db.scalars(select(AuditEntry).where(AuditEntry.entity == "item_result"))).all()
+    assert {(e.action, e.entity_id, e.username, e.device_id) for e in batches} == {
+        ("create", MANY, "engineer", "pad-a")
+    }
+    assert sorted(k for e in batches for k in e.after["records"]) == sorted(str(i) for i in ids)
+    assert len(batches) == 2
+    assert {e.at for e in batches} == {rows[ids[0]].created_at}
+    manager = await auth_headers(client, "cs_manager", setup["pw"])
+    histories = []
+    for i in ids:
+        resp = await client.get("/api/audit", params={"entity_id": str(i)}, headers=manager)
+        assert resp.status_code == 200, resp.text
+        histories.append(
+            [(e["action"], e["entity_id"], e["username"], e["device_id"], e["after"]["value"]) for e in resp.json()]
+        )
+    assert histories == [
+        [("create", str(ids[0]), "engineer", "pad-a", "pass")],
+        [("create", str(ids[1]), "engineer", "pad-a", "fail")],
+        [("create", str(ids[2]), "engineer", "pad-a", 3)],
     ]
+    assert (await client.get("/api/audit", params={"entity_id": str(ids[1])}, headers=manager)).json()[0]["after"][
+        "note"
+    ] == "窗框渗水"
+    # Another company's admin finds nothing of it.
+    await db.rollback()  # (SQLite: a write from an old read snapshot is refused)
+    await other_company(db, setup["pw"])
+    await db.commit()
+    theirs = await client.get(
+        "/api/audit", params={"entity_id": str(ids[0])}, headers=await auth_headers(client, "other_admin", setup["pw"])
+    )
+    assert (theirs.status_code, theirs.json()) == (200, [])
     await b.pull()
     assert {str(i) for i in ids} <= set(b.replica["item_result"])
     assert b.replica["item_result"][str(ids[1])]["note"] == "窗框渗水"
