@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sync import stamping
@@ -57,7 +57,29 @@ async def lock_device(db: AsyncSession, actor: Actor, device_id: str, protocol: 
     return int(row[0])
 
 
+#: How often a push whose transaction the database chose to abort (deadlock,
+#: serialization failure) is run again before the error reaches the device.
+ATTEMPTS = 3
+_TRANSIENT = frozenset({"40P01", "40001"})  # deadlock_detected, serialization_failure
+
+
 async def push(
+    db: AsyncSession, registry: Registry, actor: Actor, token_device_id: str, request: PushRequest
+) -> PushResponse:
+    """Steps 1–10, in one transaction; run again from the start if the database
+    aborts it to break a deadlock (two pushes creating the same record at once,
+    one stamping at insert, see `_create_rows`). Nothing of an aborted run stays."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return await _push(db, registry, actor, token_device_id, request)
+        except DBAPIError as exc:
+            if attempt == ATTEMPTS or getattr(exc.orig, "sqlstate", None) not in _TRANSIENT:
+                raise
+            await db.rollback()
+    raise AssertionError("unreachable")
+
+
+async def _push(
     db: AsyncSession, registry: Registry, actor: Actor, token_device_id: str, request: PushRequest
 ) -> PushResponse:
     # 1. Protocol version: the current one or the one before, else 426 and nothing applied.
@@ -224,29 +246,31 @@ async def _create_rows(
 ) -> list[MutationResult]:
     """7 (fast path, a batch of new records only): each mutation is checked exactly
     as `_create` checks it, then all rows are written with one INSERT per set of
-    columns (`spec.row_values`) instead of one ORM object each. The statement names
-    the entity (`sync_entity`) so that the server's audit records every row, and the
-    rows are touched for stamping like any write. Raises _Refused (the caller rolls
+    columns (`spec.row_values`) instead of one ORM object each, already stamped:
+    each project's version is claimed (its clock bumped and locked to the commit,
+    `stamping.claim`) just before. The statement names the entity (`sync_entity`)
+    so that the server's audit records the rows. Raises _Refused (the caller rolls
     the savepoint back) if any mutation is refused."""
-    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    touched: dict[uuid.UUID, list[uuid.UUID]] = {}
+    checked: list[tuple[uuid.UUID, dict[str, Any]]] = []
     out = []
     for m in batch:
         ctx = context(m)
         ctx.batch_loaded = loaded
         try:
             project_id, fields = await _checked_create(ctx, spec, m)
-            values = spec.row_values(ctx, m.key, project_id, fields)
+            checked.append((project_id, spec.row_values(ctx, m.key, project_id, fields)))
         except (Rejected, LateEdit) as exc:
             raise _Refused from exc
-        by_columns.setdefault(tuple(sorted(values)), []).append(values)
-        touched.setdefault(project_id, []).append(m.key)
         out.append(MutationResult(id=m.id, status="applied"))
+    # Clocks in one order (by id), as at commit, so two writers cannot deadlock on them.
+    versions = {p: await stamping.claim(db, p) for p in sorted({p for p, _ in checked}, key=str)}
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for project_id, values in checked:
+        values["version"] = versions[project_id]
+        by_columns.setdefault(tuple(sorted(values)), []).append(values)
     stmt = insert(spec.table).execution_options(sync_touched=True, sync_entity=spec.name)
     for rows in by_columns.values():
         await db.execute(stmt, rows)
-    for project_id, ids in touched.items():
-        stamping.touch(db.sync_session, spec.table, project_id, ids)
     return out
 
 

@@ -8,6 +8,10 @@ commit) and every touched row is stamped with that version. Writers to one
 project therefore commit in version order, which is what lets a pull cursor
 never skip a row (docs/sync-protocol.md §Change feed). Hard deletes of synced
 rows leave tombstones, stamped the same way.
+
+A writer that inserts many rows at once may `claim()` the project's version
+before it writes, and write the rows with it (no UPDATE at commit): the clock
+is bumped and locked then instead, and held to the commit all the same.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import event, insert, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, UOWTransaction
 
 from sync.columns import Synced
@@ -27,13 +32,15 @@ _KEY = "sync_touched"
 
 
 class _Touched:
-    __slots__ = ("rows", "tombstones")
+    __slots__ = ("claimed", "rows", "tombstones")
 
     def __init__(self) -> None:
         #: project → table → ids
         self.rows: dict[uuid.UUID, dict[Any, set[uuid.UUID]]] = defaultdict(lambda: defaultdict(set))
         #: project → [(entity, id, audience_org_id)]
         self.tombstones: dict[uuid.UUID, list[tuple[str, uuid.UUID, uuid.UUID | None]]] = defaultdict(list)
+        #: project → the version this transaction took before writing (`claim`)
+        self.claimed: dict[uuid.UUID, int] = {}
 
 
 def _touched(session: Session) -> _Touched:
@@ -91,14 +98,34 @@ def _after_flush(session: Session, _ctx: UOWTransaction) -> None:
             bury(session, entity_name(obj), obj.project_id, obj.id)  # type: ignore[attr-defined]
 
 
-def checkpoint(session: Session) -> dict[uuid.UUID, int]:
-    """Where each project's tombstone list stands, to undo a rolled-back savepoint's deletes."""
-    return {p: len(stones) for p, stones in _touched(session).tombstones.items()}
+async def claim(db: AsyncSession, project_id: uuid.UUID) -> int:
+    """The version this transaction's writes to the project get, taken now: the
+    clock is bumped and its row stays locked until the commit, which then stamps
+    what else was touched in the project with the same version. For rows written
+    without the ORM and stamped as they are inserted (`version` given)."""
+    touched = _touched(db.sync_session)
+    if project_id not in touched.claimed:
+        touched.claimed[project_id] = await db.run_sync(_next_version, project_id)
+    return touched.claimed[project_id]
 
 
-def restore(session: Session, mark: dict[uuid.UUID, int]) -> None:
-    for p, stones in _touched(session).tombstones.items():
-        del stones[mark.get(p, 0) :]
+Mark = tuple[dict[uuid.UUID, int], frozenset[uuid.UUID]]
+
+
+def checkpoint(session: Session) -> Mark:
+    """Where each project's tombstone list and the claimed versions stand, to undo a
+    rolled-back savepoint's deletes and claims (its clock bump is rolled back too)."""
+    touched = _touched(session)
+    return {p: len(stones) for p, stones in touched.tombstones.items()}, frozenset(touched.claimed)
+
+
+def restore(session: Session, mark: Mark) -> None:
+    touched = _touched(session)
+    stones_at, claimed = mark
+    for p, stones in touched.tombstones.items():
+        del stones[stones_at.get(p, 0) :]
+    for p in set(touched.claimed) - claimed:
+        del touched.claimed[p]
 
 
 def _next_version(session: Session, project_id: uuid.UUID) -> int:
@@ -129,7 +156,7 @@ def _before_commit(session: Session) -> None:
         stones = touched.tombstones.get(project_id, [])
         if not any(tables.values()) and not stones:
             continue
-        version = _next_version(session, project_id)
+        version = touched.claimed.get(project_id) or _next_version(session, project_id)
         for table, ids in tables.items():
             id_list = sorted(ids, key=str)
             for i in range(0, len(id_list), 500):

@@ -101,8 +101,9 @@ def _on_execute(state: ORMExecuteState) -> None:
     params: Any = state.parameters
     rows: list[Any] = params if isinstance(params, list) else [params or {}]
     by_project: dict[uuid.UUID, dict[str, Any]] = {}
-    for row in rows:
-        by_project.setdefault(row["project_id"], {})[str(row["id"])] = row
+    for row in rows:  # the values a single entry would hold (`snapshot` leaves out the times)
+        values = {k: v for k, v in row.items() if k not in ("created_at", "updated_at")}
+        by_project.setdefault(row["project_id"], {})[str(row["id"])] = values
     at, to_plain = rows[0].get("created_at") or utcnow(), msgspec.to_builtins
     entries = [
         # UUIDs and datetimes as strings, as `snapshot` gives them

@@ -495,3 +495,84 @@ async def test_checkpoint_scans_prove_presence(client: Any, db: Any, setup: dict
     assert row.scanned_at == scanned_at
     assert row.received_at > scanned_at + timedelta(days=1)
     assert (row.latitude, row.longitude, row.accuracy_m) == (30.6276, 119.7388, 8.5)
+
+
+async def test_two_writers_creating_the_same_answer_at_once_deadlock_and_the_push_runs_again(
+    client: Any, db: Any, settings: Any, setup: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch of new answers claims the project's clock before its INSERT. Another
+    writer (another process: its own thread, loop and connections) that has already
+    written one of those answers, not yet committed, and stamps at commit then waits
+    for that clock while the push waits for its row: PostgreSQL aborts the push's
+    transaction, the push runs again from the start, finds the record and merges.
+    The device gets its answer; nothing is lost or doubled."""
+    import asyncio
+    import threading
+
+    from sqlalchemy import text
+
+    import sync.push
+    from server.db.engine import create_engine, create_session_factory
+
+    if not settings.database_url.startswith("postgresql"):
+        pytest.skip("needs two concurrent writers: PostgreSQL only (SQLite serialises writers)")
+    attempts = 0
+    run_once = sync.push._push
+
+    async def counted(*args: Any) -> Any:
+        nonlocal attempts
+        attempts += 1
+        return await run_once(*args)
+
+    a = await device(client, "engineer", setup["pw"], "pad-a")
+    insp = new_inspection(a, setup["tv"], setup["unit"].id)
+    await a.push()
+    door = answer(a, insp, "door", value="fail", note="门锁坏")
+    window = answer(a, insp, "window", value="pass")
+    monkeypatch.setattr(sync.push, "_push", counted)
+    inserted = threading.Event()
+    other_said: dict[str, Any] = {}
+
+    async def other_writer() -> None:
+        engine = create_engine(settings.database_url)
+        sessions = create_session_factory(engine)
+        waiting = (
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        )
+        try:
+            async with sessions() as other, sessions() as watch:
+                # This writer never detects the deadlock itself: the push's transaction is the one aborted.
+                await other.execute(text("SET LOCAL deadlock_timeout = '20s'"))
+                project_id = setup["demo"]["project"].id
+                other.add(
+                    ItemResult(id=door, project_id=project_id, inspection_id=insp, section_key="main", item_key="door")
+                )
+                await other.flush()
+                inserted.set()
+                for _ in range(400):
+                    if await watch.scalar(text(waiting)):
+                        break
+                    await asyncio.sleep(0.02)
+                else:
+                    other_said["error"] = "the push never waited for this writer's row"
+                    return
+                await other.commit()  # stamps at commit: waits for the clock the push holds
+                other_said["committed"] = True
+        finally:
+            await engine.dispose()
+
+    thread = threading.Thread(target=lambda: asyncio.run(other_writer()))
+    thread.start()
+    try:
+        assert await asyncio.to_thread(inserted.wait, 30)
+        results = await a.push()
+    finally:
+        await asyncio.to_thread(thread.join, 60)
+    assert other_said == {"committed": True}
+    assert attempts == 2
+    assert [(r.status, r.code) for r in results] == [("applied", None), ("applied", None)]
+    await db.rollback()
+    row = await db.get(ItemResult, door)
+    assert (row.value, row.note) == ("fail", "门锁坏")  # the device's answer merged into the other's record
+    assert (await db.get(ItemResult, window)).value == "pass"
+    assert await count(db, select(func.count()).select_from(ItemResult).where(ItemResult.id == door)) == 1
