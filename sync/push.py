@@ -242,7 +242,7 @@ async def _create_rows(
     spec: EntitySpec,
     batch: list[Mutation],
     context: Callable[[Mutation], ApplyContext],
-    loaded: dict[uuid.UUID, Any],
+    loaded: dict[Any, Any],
 ) -> list[MutationResult]:
     """7 (fast path, a batch of new records only): each mutation is checked exactly
     as `_create` checks it, then all rows are written with one INSERT per set of

@@ -54,8 +54,9 @@ class ApplyContext:
     #: In a batch (push step 7, fast path): the batch's records by id, loaded and
     #: locked at once; writes are flushed once at the end of the batch.
     batch_rows: dict[uuid.UUID, Any] | None = None
-    #: In a batch: what the entity's `prefetch` loaded (e.g. parents), by id.
-    batch_loaded: dict[uuid.UUID, Any] | None = None
+    #: In a batch: what the entity's `prefetch` loaded (e.g. parents), by id; the
+    #: feature may keep more there for the batch's length (other keys than ids).
+    batch_loaded: dict[Any, Any] | None = None
 
 
 class EntitySpec:

@@ -42,6 +42,13 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return None if value is None else as_utc(value)
 
+    def result_processor(self, dialect: Dialect, coltype: object) -> Any:
+        # Only SQLite forgets the zone; PostgreSQL (asyncpg) hands back aware UTC
+        # datetimes, which need no call per value (a feed reads hundreds of thousands).
+        if dialect.name != "sqlite":
+            return None
+        return super().result_processor(dialect, coltype)
+
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
