@@ -13,7 +13,23 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import JSON, ColumnElement, Table, Text, and_, cast, exists, literal, or_, select, union_all, update
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ColumnElement,
+    Table,
+    Text,
+    Uuid,
+    and_,
+    bindparam,
+    cast,
+    exists,
+    literal,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sync import cursor as cursors
@@ -34,22 +50,43 @@ _Item = tuple[tuple[int, int, str], bytes]
 _encode = msgspec.json.Encoder().encode
 
 
-def _after(table: Table, rank: int, pos: Position, upto: int) -> Any:
-    """Rows strictly after `pos` in (version, rank, id) order, up to version `upto`."""
-    version, prank, pid = pos
+# The filters of a page, written with bound parameters so that each statement is
+# built (and its cache key made) once per shape and reused by every page and pull:
+# the project, the position's version and id, and the clock bound.
+_P = bindparam("p", type_=Uuid)
+_V = bindparam("v", type_=BigInteger)
+_AFTER_ID = bindparam("after_id", type_=Uuid)
+_UPTO = bindparam("upto", type_=BigInteger)
+_ORG = bindparam("org", type_=Uuid)
+
+
+def _shape(rank: int, pos: Position) -> str:
+    """How a table of this rank continues after `pos` in (version, rank, id) order:
+    from the position's version on ("from"), after its id within that version
+    ("after"), or past that version ("past")."""
+    prank, pid = pos[1], pos[2]
+    if rank > prank or (rank == prank and not pid):
+        return "from"
+    return "after" if rank == prank else "past"
+
+
+def _params(project_id: uuid.UUID, pos: Position, upto: int) -> dict[str, Any]:
+    version, _rank, pid = pos
+    return {"p": project_id, "v": version, "after_id": uuid.UUID(pid) if pid else None, "upto": upto}
+
+
+@functools.cache
+def _after(table: Table, shape: str) -> ColumnElement[bool]:
+    """Rows of the project strictly after the position, up to the clock bound."""
     col_v, col_id = table.c.version, table.c.id
-    if rank > prank:
-        cond = col_v >= version
-    elif rank == prank and pid:
-        # `col_v >= version` is implied by the rest; said again so that the index on
-        # (project_id, version) starts at `version` instead of at 0 (else every page
+    if shape == "after":
+        # `col_v >= v` is implied by the rest; said again so that the index on
+        # (project_id, version) starts at `v` instead of at 0 (else every page
         # scans and filters all the rows already delivered: quadratic in the project).
-        cond = and_(col_v >= version, or_(col_v > version, and_(col_v == version, col_id > uuid.UUID(pid))))
-    elif rank == prank:
-        cond = col_v >= version
+        cond = and_(col_v >= _V, or_(col_v > _V, and_(col_v == _V, col_id > _AFTER_ID)))
     else:
-        cond = col_v > version
-    return and_(cond, col_v <= upto, col_v > 0)
+        cond = col_v >= _V if shape == "from" else col_v > _V
+    return and_(table.c.project_id == _P, cond, col_v <= _UPTO, col_v > 0)
 
 
 class _Out(msgspec.Struct, omit_defaults=True, kw_only=True):
@@ -98,36 +135,45 @@ class _Feed:
         return cls(spec, spec.scope(actor), spec.feed_columns(actor))
 
 
-def _entity_filter(feed: _Feed, project_id: uuid.UUID, pos: Position, upto: int) -> ColumnElement[bool] | None:
-    """The rows of the feed's table this caller receives after `pos`; None: none at all."""
+def _entity_filter(feed: _Feed, shape: str) -> ColumnElement[bool] | None:
+    """The rows of the feed's table this caller receives after the position; None: none at all."""
     if feed.scope is False:
         return None
-    table: Table = feed.spec.table
-    cond = and_(table.c.project_id == project_id, _after(table, feed.spec.rank, pos, upto))
+    cond = _after(feed.spec.table, shape)
     return cond if feed.scope is True else and_(cond, feed.scope)
 
 
-def _tombstone_filter(actor: Actor, project_id: uuid.UUID, pos: Position, upto: int) -> ColumnElement[bool]:
-    """The tombstones meant for this caller (everyone's, or its organisation's) after `pos`."""
-    return and_(
-        tombstones.c.project_id == project_id,
-        _after(tombstones, TOMBSTONE_RANK, pos, upto),
-        or_(tombstones.c.audience_org_id.is_(None), tombstones.c.audience_org_id == actor.org_id),
-    )
+@functools.cache
+def _tombstone_filter(shape: str) -> ColumnElement[bool]:
+    """The tombstones meant for this caller (everyone's, or its organisation's: `org`) after the position."""
+    audience = tombstones.c.audience_org_id
+    return and_(_after(tombstones, shape), or_(audience.is_(None), audience == _ORG))
+
+
+@functools.cache
+def _read_query(feed: _Feed, shape: str) -> Any:
+    """The page query of one table: built once per shape for a feed whose scope is
+    a plain yes (the same statement serves every caller who sees the whole table)."""
+    cond = _entity_filter(feed, shape)
+    if cond is None:
+        return None
+    table: Table = feed.spec.table
+    stmt = _feed_query(table, feed.names)[0]
+    return stmt.where(cond).order_by(table.c.version, table.c.id).limit(ROWS_PER_QUERY)
 
 
 async def _read_entity(db: AsyncSession, feed: _Feed, project_id: uuid.UUID, pos: Position, upto: int) -> list[_Item]:
-    cond = _entity_filter(feed, project_id, pos, upto)
-    if cond is None:
+    shape = _shape(feed.spec.rank, pos)
+    # A scope clause is made for one caller: its query is built for this page only.
+    stmt = _read_query(feed, shape) if isinstance(feed.scope, bool) else _read_query.__wrapped__(feed, shape)
+    if stmt is None:
         return []
     spec, names = feed.spec, feed.names
-    table: Table = spec.table
-    stmt, raw, row_struct = _feed_query(table, names)
-    stmt = stmt.where(cond).order_by(table.c.version, table.c.id).limit(ROWS_PER_QUERY)
+    _select, raw, row_struct = _feed_query(spec.table, names)
     deleted_at = names.index("deleted") if "deleted" in names else None
     entity, rank = spec.name, spec.rank
     items: list[_Item] = []
-    for version, rid, *values in (await db.execute(stmt)).all():
+    for version, rid, *values in (await db.execute(stmt, _params(project_id, pos, upto))).all():
         for i in raw:
             if values[i] is not None:
                 values[i] = msgspec.Raw(values[i])
@@ -142,19 +188,26 @@ async def _read_entity(db: AsyncSession, feed: _Feed, project_id: uuid.UUID, pos
 async def _read_tombstones(
     db: AsyncSession, actor: Actor, project_id: uuid.UUID, pos: Position, upto: int
 ) -> list[_Item]:
-    stmt = (
-        select(tombstones.c.version, tombstones.c.id, tombstones.c.entity, tombstones.c.entity_id)
-        .where(_tombstone_filter(actor, project_id, pos, upto))
-        .order_by(tombstones.c.version, tombstones.c.id)
-        .limit(ROWS_PER_QUERY)
-    )
+    stmt = _tombstone_query(_shape(TOMBSTONE_RANK, pos))
     return [
         (
             (version, TOMBSTONE_RANK, str(tid)),
             _encode(_Out(entity=entity, id=entity_id, project_id=project_id, version=version, deleted=True)),
         )
-        for version, tid, entity, entity_id in (await db.execute(stmt)).all()
+        for version, tid, entity, entity_id in (
+            await db.execute(stmt, {**_params(project_id, pos, upto), "org": actor.org_id})
+        ).all()
     ]
+
+
+@functools.cache
+def _tombstone_query(shape: str) -> Any:
+    return (
+        select(tombstones.c.version, tombstones.c.id, tombstones.c.entity, tombstones.c.entity_id)
+        .where(_tombstone_filter(shape))
+        .order_by(tombstones.c.version, tombstones.c.id)
+        .limit(ROWS_PER_QUERY)
+    )
 
 
 async def _feeds_with_rows(
@@ -162,10 +215,22 @@ async def _feeds_with_rows(
 ) -> set[int]:
     """Which feeds (the tables by index, then the tombstones) have a row after `pos`
     for this caller: one query of EXISTS probes, instead of one read per table."""
-    conds = [_entity_filter(feed, project_id, pos, upto) for feed in feeds]
-    conds.append(_tombstone_filter(actor, project_id, pos, upto))
-    probes = [select(literal(i).label("feed")).where(exists().where(c)) for i, c in enumerate(conds) if c is not None]
-    return set((await db.scalars(union_all(*probes))).all())
+    shapes = tuple(_shape(feed.spec.rank, pos) for feed in feeds)
+    probes = (
+        _probes(tuple(feeds), shapes, _shape(TOMBSTONE_RANK, pos))
+        if all(isinstance(feed.scope, bool) for feed in feeds)
+        else _probes.__wrapped__(tuple(feeds), shapes, _shape(TOMBSTONE_RANK, pos))
+    )
+    return set((await db.scalars(probes, {**_params(project_id, pos, upto), "org": actor.org_id})).all())
+
+
+@functools.cache
+def _probes(feeds: tuple[_Feed, ...], shapes: tuple[str, ...], tombstone_shape: str) -> Any:
+    conds = [_entity_filter(feed, shape) for feed, shape in zip(feeds, shapes, strict=True)]
+    conds.append(_tombstone_filter(tombstone_shape))
+    return union_all(
+        *(select(literal(i).label("feed")).where(exists().where(c)) for i, c in enumerate(conds) if c is not None)
+    )
 
 
 async def pull(
