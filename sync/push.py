@@ -103,7 +103,7 @@ async def _push(
     now = datetime.now(UTC)
     out: list[MutationResult] = list(answered)
     recorded: list[dict[str, Any]] = []
-    cache: dict[str, Any] = {}  # shared by the mutations of this push (ApplyContext.cache)
+    cache: dict[Any, Any] = {}  # shared by the mutations of this push (ApplyContext.cache)
 
     def context(mutation: Mutation) -> ApplyContext:
         return ApplyContext(
@@ -325,7 +325,7 @@ async def _apply(ctx: ApplyContext, registry: Registry, m: Mutation) -> None:
 
 
 def _check_fields(spec: EntitySpec, fields: dict[str, Any]) -> None:
-    unknown = sorted(set(fields) - set(spec.fields))
+    unknown = sorted(fields.keys() - spec.fields.keys())
     if unknown:
         raise Rejected(f"unknown or read-only field(s) of {spec.name}: {', '.join(unknown)}", code="invalid")
 

@@ -48,7 +48,7 @@ class ApplyContext:
     client_time: datetime | None
     now: datetime
     #: per-push cache features may use (e.g. loaded templates)
-    cache: dict[str, Any] = field(default_factory=dict)
+    cache: dict[Any, Any] = field(default_factory=dict)
     #: ids of conflicts recorded by this mutation
     conflict_ids: list[uuid.UUID] = field(default_factory=list)
     #: In a batch (push step 7, fast path): the batch's records by id, loaded and
