@@ -56,7 +56,8 @@ devices = Table(
     Column("client_time", DateTime(timezone=True)),
 )
 
-#: What each applied (or rejected) mutation answered, so a retry gets the same.
+#: What a mutation answered when it said more than "applied" (rejected, conflict),
+#: so a retry gets the same; a plain "applied" is not stored (sync.push step 8).
 results = Table(
     "sync_mutation_results",
     metadata,
