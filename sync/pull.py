@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import heapq
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -162,10 +163,17 @@ def _read_query(feed: _Feed, shape: str) -> Any:
     return stmt.where(cond).order_by(table.c.version, table.c.id).limit(ROWS_PER_QUERY)
 
 
+def _statement(build: Any, feeds: Iterable[_Feed], *args: Any) -> Any:
+    """`build(*args)` (a functools.cache'd builder), from its cache when every feed's
+    scope is a plain yes or no; a scope clause is made for one caller, so statements
+    with one are built for this page only (a cache would keep every caller's)."""
+    if all(isinstance(feed.scope, bool) for feed in feeds):
+        return build(*args)
+    return build.__wrapped__(*args)
+
+
 async def _read_entity(db: AsyncSession, feed: _Feed, project_id: uuid.UUID, pos: Position, upto: int) -> list[_Item]:
-    shape = _shape(feed.spec.rank, pos)
-    # A scope clause is made for one caller: its query is built for this page only.
-    stmt = _read_query(feed, shape) if isinstance(feed.scope, bool) else _read_query.__wrapped__(feed, shape)
+    stmt = _statement(_read_query, [feed], feed, _shape(feed.spec.rank, pos))
     if stmt is None:
         return []
     spec, names = feed.spec, feed.names
@@ -216,11 +224,7 @@ async def _feeds_with_rows(
     """Which feeds (the tables by index, then the tombstones) have a row after `pos`
     for this caller: one query of EXISTS probes, instead of one read per table."""
     shapes = tuple(_shape(feed.spec.rank, pos) for feed in feeds)
-    probes = (
-        _probes(tuple(feeds), shapes, _shape(TOMBSTONE_RANK, pos))
-        if all(isinstance(feed.scope, bool) for feed in feeds)
-        else _probes.__wrapped__(tuple(feeds), shapes, _shape(TOMBSTONE_RANK, pos))
-    )
+    probes = _statement(_probes, feeds, tuple(feeds), shapes, _shape(TOMBSTONE_RANK, pos))
     return set((await db.scalars(probes, {**_params(project_id, pos, upto), "org": actor.org_id})).all())
 
 

@@ -69,14 +69,14 @@ async def push(
     """Steps 1–10, in one transaction; run again from the start if the database
     aborts it to break a deadlock (two pushes creating the same record at once,
     one stamping at insert, see `_create_rows`). Nothing of an aborted run stays."""
-    for attempt in range(1, ATTEMPTS + 1):
+    for _ in range(ATTEMPTS - 1):
         try:
             return await _push(db, registry, actor, token_device_id, request)
         except DBAPIError as exc:
-            if attempt == ATTEMPTS or getattr(exc.orig, "sqlstate", None) not in _TRANSIENT:
+            if getattr(exc.orig, "sqlstate", None) not in _TRANSIENT:
                 raise
             await db.rollback()
-    raise AssertionError("unreachable")
+    return await _push(db, registry, actor, token_device_id, request)
 
 
 async def _push(

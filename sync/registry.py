@@ -81,7 +81,9 @@ class EntitySpec:
     batchable: ClassVar[bool] = False
     #: A batch made only of new records of this entity is written as rows, one
     #: INSERT per set of columns (`row_values`), without ORM objects. Only for
-    #: entities whose `after_apply` does nothing for a create (not called there).
+    #: entities whose `after_apply` does nothing for a create (not called there),
+    #: whose table has `created_at` and whose `row_values` sets it to `ctx.now`
+    #: (the server's audit finds a batch's entry by it).
     row_creates: ClassVar[bool] = False
     #: Devices may write at all (False: pull only, e.g. places, tickets' server fields).
     #: A device-written model has a `deleted` column: a device's delete is soft.

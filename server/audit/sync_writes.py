@@ -26,7 +26,6 @@ from sqlalchemy.orm import ORMExecuteState, Session
 
 from server.audit.models import AuditEntry
 from server.audit.services import _plain, entry_values, record, snapshot
-from server.lib.clock import utcnow
 from sync.columns import Synced
 from sync.stamping import entity_name
 
@@ -104,11 +103,15 @@ def _on_execute(state: ORMExecuteState) -> None:
     for row in rows:  # the values a single entry would hold (`snapshot` leaves out the times)
         values = {k: v for k, v in row.items() if k not in ("created_at", "updated_at")}
         by_project.setdefault(row["project_id"], {})[str(row["id"])] = values
-    at, to_plain = rows[0].get("created_at") or utcnow(), msgspec.to_builtins
     entries = [
-        # UUIDs and datetimes as strings, as `snapshot` gives them
-        {**entry_values(actor, "create", entity, MANY, after={"records": to_plain(recs)}, project_id=p), "at": at}
-        for p, recs in by_project.items()
+        {
+            # UUIDs and datetimes as strings, as `snapshot` gives them
+            **entry_values(
+                actor, "create", entity, MANY, after={"records": msgspec.to_builtins(records)}, project_id=p
+            ),
+            "at": rows[0]["created_at"],  # the push's time, given to every row (`EntitySpec.row_creates`)
+        }
+        for p, records in by_project.items()
     ]
     state.session.execute(insert(AUDIT_TABLE), entries)  # Core: the ORM's bulk path would do per-row work
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 
 from checklists.model import TEMPLATE_KINDS
@@ -32,18 +31,6 @@ TICKET_NAMESPACE = uuid.UUID("0d7d6c1a-86a4-4a43-8f7e-2b7d8e3b5c90")
 def item_result_id(inspection_id: uuid.UUID, section_key: str, instance_id: str, item_key: str) -> uuid.UUID:
     """The id every device gives the answer to one item: the same on all of them."""
     return uuid.uuid5(ITEM_RESULT_NAMESPACE, f"{inspection_id}/{section_key}/{instance_id}/{item_key}")
-
-
-def is_item_result_id(
-    key: uuid.UUID, inspection_id: uuid.UUID, section_key: str, instance_id: str, item_key: str
-) -> bool:
-    """`key == item_result_id(…)`, without building the UUID (checked for every
-    answer of a push): the same SHA-1 and version/variant bits as `uuid.uuid5`."""
-    name = f"{inspection_id}/{section_key}/{instance_id}/{item_key}"
-    digest = bytearray(hashlib.sha1(ITEM_RESULT_NAMESPACE.bytes + name.encode(), usedforsecurity=False).digest()[:16])
-    digest[6] = (digest[6] & 0x0F) | 0x50
-    digest[8] = (digest[8] & 0x3F) | 0x80
-    return key.bytes == digest
 
 
 def ticket_id_for(item_result: uuid.UUID) -> uuid.UUID:
