@@ -60,6 +60,7 @@ GOAL_RATIO = 0.5
 GOAL_PULL_MB = 100
 #: Floors are short: the best of a few rounds, so that a busy moment does not flatter the ratio.
 FLOOR_ROUNDS = 3
+PUSH_ROUNDS = 3
 TRANSPORT = "litestar.testing.AsyncTestClient (in-process ASGI, no sockets)"
 
 
@@ -81,11 +82,32 @@ def chunks(rows: list[Any], size: int) -> list[list[Any]]:
 async def bench_push(
     client: AsyncTestClient[Any], engine: AsyncEngine, estate: dict[str, Any], n_rows: int, profile: bool
 ) -> tuple[dict[str, Any], list[uuid.UUID]]:
-    # Arranged with Core inserts (stamped), not timed: n_rows / 4 inspections.
+    """`PUSH_ROUNDS` rounds, each pushing `n_rows` new answers to inspections of its
+    own from one device; the best round counts, as the floor's best round does (the
+    first also pays for warming caches and prepared statements). Returns the first
+    round's inspections."""
+    dev = await device(client, "bench-push")
+    rounds, first = [], None
+    for i in range(PUSH_ROUNDS):
+        inspections = await arrange_push(engine, estate, dev, n_rows)
+        first = first or inspections
+        with server_side(client.app, profile and i == 0, f"push of {n_rows:,} item results") as server:
+            t0 = perf_counter()
+            results = await dev.push(BATCH)
+            seconds = perf_counter() - t0
+        check_applied(results, n_rows)
+        rounds.append({"seconds": seconds, "server": server["seconds"]})
+    best = min(rounds, key=lambda r: r["seconds"])
+    every = [rate(n_rows, r["seconds"]) for r in rounds]
+    return {"rows": n_rows, **best, "rate": rate(n_rows, best["seconds"]), "rounds": every}, first or []
+
+
+async def arrange_push(engine: AsyncEngine, estate: dict[str, Any], dev: SyncClient, n_rows: int) -> list[uuid.UUID]:
+    """Not timed: n_rows / 4 new inspections (Core inserts, stamped) and an answer to
+    each of their items queued in the device's outbox."""
     rows = inspection_rows(estate, n_rows // len(ITEM_KEYS))
     await insert_stamped(engine, Inspection.__table__, estate["project_id"], rows)
     inspections = [r["id"] for r in rows]
-    dev = await device(client, "bench-push")
     answered_at = datetime.now(UTC).isoformat()
     for insp in inspections:
         for key in ITEM_KEYS:
@@ -103,12 +125,7 @@ async def bench_push(
                     "answered_at": answered_at,
                 },
             )
-    with server_side(client.app, profile, f"push of {n_rows:,} item results") as server:
-        t0 = perf_counter()
-        results = await dev.push(BATCH)
-        seconds = perf_counter() - t0
-    check_applied(results, n_rows)
-    return {"rows": n_rows, "seconds": seconds, "rate": rate(n_rows, seconds), "server": server["seconds"]}, inspections
+    return inspections
 
 
 def check_applied(results: list[Any], expected: int) -> None:
@@ -125,11 +142,12 @@ def upsert(engine: AsyncEngine) -> Any:
     )
 
 
-async def floor_push(engine: AsyncEngine) -> dict[str, Any]:
-    """The same rows the push wrote (read back: same columns, same values), upserted
-    in executemany batches of 500, one transaction per batch."""
+async def floor_push(engine: AsyncEngine, n_rows: int) -> dict[str, Any]:
+    """`n_rows` of the rows the pushes wrote (read back: same columns, same values),
+    upserted in executemany batches of 500, one transaction per batch."""
     async with engine.connect() as conn:
-        rows = [dict(r._mapping) for r in await conn.execute(select(ITEMS).order_by(ITEMS.c.id))]
+        query = select(ITEMS).order_by(ITEMS.c.id).limit(n_rows)
+        rows = [dict(r._mapping) for r in await conn.execute(query)]
     stmt = upsert(engine)
     times = []
     for _ in range(FLOOR_ROUNDS):
@@ -239,7 +257,7 @@ async def run(kind: str, quick: bool, profile: bool) -> dict[str, Any]:
             try:
                 async with AsyncTestClient(app=app) as client:
                     push, inspections = await bench_push(client, engine, estate, push_rows, profile)
-                    push_floor = await floor_push(engine)
+                    push_floor = await floor_push(engine, push_rows)
                     arranged = await arrange_pull(engine, estate, inspections, pull_rows)
                     await settle(engine)
                     pull = await bench_pull(client, profile)
@@ -271,7 +289,8 @@ def report(r: dict[str, Any]) -> None:
     print(f"\n== {r['db']} — HTTP through {TRANSPORT}; load average {r['load'][0]:.1f} → {r['load'][1]:.1f}")
     print(
         f"push   {push['rows']:>8,} item results, batches of {BATCH}: {push['rate']:>9,.0f} rows/s"
-        f"  ({push['seconds']:.2f} s; {share(push)})"
+        f"  ({push['seconds']:.2f} s; {share(push)}; best of {PUSH_ROUNDS}:"
+        f" {', '.join(f'{x:,.0f}' for x in push['rounds'])})"
     )
     print(
         f"floor  {pf['rows']:>8,} rows, Core upsert ON CONFLICT, executemany {BATCH}/transaction:"
