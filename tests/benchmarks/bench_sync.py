@@ -103,8 +103,8 @@ async def bench_push(
 
 
 async def arrange_push(engine: AsyncEngine, estate: dict[str, Any], dev: SyncClient, n_rows: int) -> list[uuid.UUID]:
-    """Not timed: n_rows / 4 new inspections (Core inserts, stamped) and an answer to
-    each of their items queued in the device's outbox."""
+    """Not timed: n_rows / 4 new inspections (Core inserts, stamped), an answer to
+    each of their items queued in the device's outbox, the database settled."""
     rows = inspection_rows(estate, n_rows // len(ITEM_KEYS))
     await insert_stamped(engine, Inspection.__table__, estate["project_id"], rows)
     inspections = [r["id"] for r in rows]
@@ -125,6 +125,9 @@ async def arrange_push(engine: AsyncEngine, estate: dict[str, Any], dev: SyncCli
                     "answered_at": answered_at,
                 },
             )
+    # As autovacuum soon would: otherwise the planner keeps plans made while the
+    # table was empty (a later round's lookup of 500 ids became a sequential scan).
+    await settle(engine)
     return inspections
 
 
