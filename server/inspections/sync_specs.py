@@ -273,10 +273,9 @@ class ItemResultSpec(EntitySpec):
     def row_values(
         self, ctx: ApplyContext, key: uuid.UUID, project_id: uuid.UUID, fields: dict[str, Any]
     ) -> dict[str, Any]:
-        expected = rules.item_result_id(
-            fields["inspection_id"], fields["section_key"], fields["instance_id"], fields["item_key"]
-        )
-        if key != expected:
+        address = (fields["inspection_id"], fields["section_key"], fields["instance_id"], fields["item_key"])
+        if not rules.is_item_result_id(key, *address):
+            expected = rules.item_result_id(*address)
             raise Rejected(f"id: an item result's id is UUIDv5 of its address; expected {expected}", code="invalid")
         # Every device field, so that all rows of a batch have the same columns (one
         # INSERT); created_at: the push's time, by which the audit finds the batch's entry.

@@ -3,6 +3,7 @@ rejections that do not block the queue, late edits kept as conflicts."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import msgspec
@@ -10,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from server.inspections.models import Inspection, ItemResult
+from server.inspections.rules import item_result_id
 from server.tickets.models import Ticket
 from sync.client import TransportError
 from sync.protocol import MutationResult
@@ -421,6 +423,28 @@ async def test_a_refused_answer_sends_its_batch_one_at_a_time(client: Any, db: A
     assert (await db.get(ItemResult, good2)).value == 3
     audited = {e.entity_id for e in (await db.scalars(select(AuditEntry).where(AuditEntry.entity == "item_result")))}
     assert audited == {str(good1), str(good2)}
+
+
+async def test_an_answer_whose_id_is_not_its_address_uuid5_is_rejected(
+    client: Any, db: Any, setup: dict[str, Any]
+) -> None:
+    """Two devices answering one item must write one record: an id made any other
+    way is refused (naming the id expected), alone or in a batch of new answers,
+    and the answers after it are applied."""
+    a = await device(client, "engineer", setup["pw"], "pad-a")
+    insp = new_inspection(a, setup["tv"], setup["unit"].id)
+    await a.push()
+    address = {"inspection_id": str(insp), "section_key": "main", "instance_id": "", "item_key": "window"}
+    for stray in (uuid.uuid4(), item_result_id(insp, "main", "", "door")):  # random; another item's
+        good = answer(a, insp, "flatness", value=3)
+        a.put("item_result", stray, value="pass", **address)
+        res = await a.push()
+        assert [r.status for r in res] == ["applied", "rejected"]
+        assert res[1].code == "invalid"
+        assert str(item_result_id(insp, "main", "", "window")) in (res[1].reason or "")
+        await db.rollback()
+        assert (await db.get(ItemResult, good)).value == 3
+        assert await db.get(ItemResult, stray) is None
 
 
 async def test_after_a_server_restore_the_device_resends_what_the_server_lost(
