@@ -27,6 +27,23 @@ def require_one_of(value: object, allowed: Collection[str], field: str, message:
     return value
 
 
+def require_no_nul(value: object, field: str) -> None:
+    """Text a device sent, anywhere in `value` (keys and nested lists and objects
+    included), must not hold the NUL character U+0000: PostgreSQL stores it neither
+    in text nor in JSON and would fail the whole push, for ever, on every retry.
+    Rejected the same on every database (the queue goes on)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise Rejected(f"{field}: text may not contain the NUL character (U+0000)", code="invalid")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            require_no_nul(key, field)
+            require_no_nul(item, f"{field}.{key}")
+    elif isinstance(value, list):
+        for item in value:
+            require_no_nul(item, field)
+
+
 class LateEdit(SyncError):
     """An edit to a record that is frozen (submitted, signed, closed, deleted):
     kept as a conflict for review, never applied."""

@@ -18,8 +18,9 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sync import stamping
+from sync.bulk import insert_rows
 from sync.conflicts import record_conflict, resolve_conflict
-from sync.errors import BadBatch, LateEdit, MutationGap, Rejected, UnsupportedProtocol
+from sync.errors import BadBatch, LateEdit, MutationGap, Rejected, UnsupportedProtocol, require_no_nul
 from sync.merge import MISSING, merge_field
 from sync.protocol import (
     MIN_PROTOCOL_VERSION,
@@ -246,17 +247,19 @@ async def _create_rows(
 ) -> list[MutationResult]:
     """7 (fast path, a batch of new records only): each mutation is checked exactly
     as `_create` checks it, then all rows are written with one INSERT per set of
-    columns (`spec.row_values`) instead of one ORM object each, already stamped:
-    each project's version is claimed (its clock bumped and locked to the commit,
-    `stamping.claim`) just before. The statement names the entity (`sync_entity`)
-    so that the server's audit records the rows. Raises _Refused (the caller rolls
-    the savepoint back) if any mutation is refused."""
+    columns (`spec.row_values`, `sync.bulk.insert_rows`) instead of one ORM object
+    each, already stamped: each project's version is claimed (its clock bumped and
+    locked to the commit, `stamping.claim`) just before. The statement names the
+    entity and carries the rows (`sync_entity`, `sync_rows`) so that the server's
+    audit records them. Raises _Refused (the caller rolls the savepoint back) if
+    any mutation is refused."""
     checked: list[tuple[uuid.UUID, dict[str, Any]]] = []
     out = []
     for m in batch:
         ctx = context(m)
         ctx.batch_loaded = loaded
         try:
+            _check_text(m)
             project_id, fields = await _checked_create(ctx, spec, m)
             checked.append((project_id, spec.row_values(ctx, m.key, project_id, fields)))
         except (Rejected, LateEdit) as exc:
@@ -267,10 +270,9 @@ async def _create_rows(
     by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for project_id, values in checked:
         values["version"] = versions[project_id]
-        by_columns.setdefault(tuple(sorted(values)), []).append(values)
-    stmt = insert(spec.table).execution_options(sync_touched=True, sync_entity=spec.name)
+        by_columns.setdefault(tuple(values), []).append(values)  # (one row_values: one order)
     for rows in by_columns.values():
-        await db.execute(stmt, rows)
+        await insert_rows(db, spec.table, rows, sync_touched=True, sync_entity=spec.name, sync_rows=rows)
     return out
 
 
@@ -295,7 +297,13 @@ async def apply_one(ctx: ApplyContext, registry: Registry, mutation: Mutation) -
     return _result(mutation, ctx)
 
 
+def _check_text(m: Mutation) -> None:
+    require_no_nul(m.fields, "fields")
+    require_no_nul(m.base, "base")
+
+
 async def _apply(ctx: ApplyContext, registry: Registry, m: Mutation) -> None:
+    _check_text(m)
     if m.op == "resolve":
         await resolve_conflict(ctx, registry, m.key, m.fields)
         return
@@ -325,6 +333,8 @@ async def _apply(ctx: ApplyContext, registry: Registry, m: Mutation) -> None:
 
 
 def _check_fields(spec: EntitySpec, fields: dict[str, Any]) -> None:
+    if fields.keys() <= spec.fields.keys():
+        return
     unknown = sorted(fields.keys() - spec.fields.keys())
     if unknown:
         raise Rejected(f"unknown or read-only field(s) of {spec.name}: {', '.join(unknown)}", code="invalid")

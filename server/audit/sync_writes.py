@@ -5,20 +5,21 @@ row — who, role, device, when, before and after of the changed fields — in t
 same transaction (and the same savepoint: a rejected mutation leaves no entry).
 
 Rows the sync engine inserts without ORM objects (a batch of new records, see
-`sync.push._create_rows`) come as one INSERT that names its entity in the
-execution option ``sync_entity``. They get one "create" entry per project for the
-whole statement: `entity_id` is `MANY` and `after` is ``{"records": {id: values}}``,
-each record's values as a single entry would hold them; the entry's `at` is the
-records' `created_at`. `created_in_batches` finds the entries that hold one record
-and gives each as that record's own "create" entry, so a record's history reads
-the same whichever way it was written (`server.audit.services.list_entries`)."""
+`sync.push._create_rows`) come as one INSERT that names its entity and carries
+the rows in the execution options ``sync_entity`` and ``sync_rows`` (on PostgreSQL
+the statement's own parameter is the rows as one JSON document, `sync.bulk`).
+They get one "create" entry per project for the whole statement: `entity_id` is
+`MANY` and `after` is ``{"records": {id: values}}``, each record's values as a
+single entry would hold them; the entry's `at` is the records' `created_at`.
+`created_in_batches` finds the entries that hold one record and gives each as that
+record's own "create" entry, so a record's history reads the same whichever way it
+was written (`server.audit.services.list_entries`)."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-import msgspec
 from sqlalchemy import Select, Table, event, insert, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -97,18 +98,17 @@ def _on_execute(state: ORMExecuteState) -> None:
     actor = state.session.info.get(ACTOR_KEY)
     if not entity or actor is None or not state.is_insert:
         return
-    params: Any = state.parameters
-    rows: list[Any] = params if isinstance(params, list) else [params or {}]
-    by_project: dict[uuid.UUID, dict[str, Any]] = {}
+    rows: list[dict[str, Any]] = state.execution_options["sync_rows"]
+    by_project: dict[uuid.UUID, dict[uuid.UUID, Any]] = {}
     for row in rows:  # the values a single entry would hold (`snapshot` leaves out the times)
-        values = {k: v for k, v in row.items() if k not in ("created_at", "updated_at")}
-        by_project.setdefault(row["project_id"], {})[str(row["id"])] = values
+        values = row.copy()
+        del values["created_at"], values["updated_at"]
+        by_project.setdefault(row["project_id"], {})[row["id"]] = values
     entries = [
         {
-            # UUIDs and datetimes as strings, as `snapshot` gives them
-            **entry_values(
-                actor, "create", entity, MANY, after={"records": msgspec.to_builtins(records)}, project_id=p
-            ),
+            # Stored as JSON by msgspec: UUIDs (keys too) and datetimes become
+            # strings, as `snapshot` gives them.
+            **entry_values(actor, "create", entity, MANY, after={"records": records}, project_id=p),
             "at": rows[0]["created_at"],  # the push's time, given to every row (`EntitySpec.row_creates`)
         }
         for p, records in by_project.items()

@@ -16,6 +16,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from sqlalchemy.exc import DBAPIError
 
 from server.lib.errors import AppError, FieldError
 from sync.errors import MutationGap, SyncError, UnsupportedProtocol
@@ -158,6 +159,23 @@ def sync_error_handler(request: Request[Any, Any, Any], exc: SyncError) -> Respo
     return problem(422, "Invalid sync request", str(exc), "invalid-sync", instance=path)
 
 
+#: SQLSTATEs of text the database cannot store: PostgreSQL refuses U+0000 in text
+#: (22021) and in JSON (22P05). The request is refused and nothing is saved.
+_UNSTORABLE_TEXT = frozenset({"22021", "22P05"})
+
+
+def database_error_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
+    if getattr(exc.orig, "sqlstate", None) in _UNSTORABLE_TEXT:
+        return problem(
+            422,
+            "Invalid input",
+            "Text in the request holds a character the database cannot store (U+0000, NUL). Nothing was saved.",
+            "invalid-text",
+            instance=request.url.path,
+        )
+    return internal_error_handler(request, exc)
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(
@@ -174,5 +192,6 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     ValidationException: validation_handler,
     HTTPException: http_error_handler,
     SyncError: sync_error_handler,
+    DBAPIError: database_error_handler,
     Exception: internal_error_handler,
 }

@@ -108,6 +108,21 @@ async def test_422_from_a_service_names_the_field(client: Any, demo: dict[str, A
     assert problem["errors"] == [{"field": "building_id", "message": "no such building in this project"}]
 
 
+async def test_text_postgresql_cannot_store_is_a_422_not_a_500(
+    client: Any, demo: dict[str, Any], settings: Settings
+) -> None:
+    h = await auth_headers(client, "admin", demo["password"])
+    body = {"project_id": str(demo["project"].id), "name": "9号楼\x00"}
+    resp = await client.post("/api/buildings", json=body, headers=h)
+    listed = (await client.get(f"/api/buildings?project_id={demo['project'].id}", headers=h)).text
+    if settings.database_url.startswith("postgresql"):
+        problem = assert_problem(resp, 422, "invalid-text", "/api/buildings")
+        assert "U+0000" in problem["detail"]
+        assert "1号楼" in listed and "9号楼" not in listed  # nothing saved
+    else:  # SQLite stores the character as sent
+        assert resp.status_code == 201, resp.text
+
+
 SECRET = "s3cret-connection-string postgres://admin:hunter2@db"
 
 

@@ -447,6 +447,27 @@ async def test_an_answer_whose_id_is_not_its_address_uuid5_is_rejected(
         assert await db.get(ItemResult, stray) is None
 
 
+async def test_an_answer_with_a_nul_character_is_rejected_and_the_queue_goes_on(
+    client: Any, db: Any, setup: dict[str, Any]
+) -> None:
+    """PostgreSQL stores U+0000 in neither text nor JSON: without this check the
+    push failed with a 500 on every retry and the device's queue never moved."""
+    a = await device(client, "engineer", setup["pw"], "pad-a")
+    insp = new_inspection(a, setup["tv"], setup["unit"].id)
+    await a.push()
+    answer(a, insp, "door", value="fail", note="空鼓\x00")
+    answer(a, insp, "window", value="pass", photos=["a\x00"])
+    good = answer(a, insp, "flatness", value=3)
+    res = await a.push()
+    assert [r.status for r in res] == ["rejected", "rejected", "applied"]
+    assert [r.reason for r in res[:2]] == [
+        "fields.note: text may not contain the NUL character (U+0000)",
+        "fields.photos: text may not contain the NUL character (U+0000)",
+    ]
+    await db.rollback()
+    assert (await db.get(ItemResult, good)).value == 3
+
+
 async def test_after_a_server_restore_the_device_resends_what_the_server_lost(
     client: Any, db: Any, setup: dict[str, Any]
 ) -> None:
