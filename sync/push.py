@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sync import stamping
-from sync.bulk import insert_rows
+from sync.bulk import among, insert_rows
 from sync.conflicts import record_conflict, resolve_conflict
 from sync.errors import BadBatch, LateEdit, MutationGap, Rejected, UnsupportedProtocol, require_no_nul
 from sync.merge import MISSING, merge_field
@@ -208,12 +208,13 @@ async def apply_batch(
     try:
         async with _savepoint(db):
             keys = list({m.key for m in batch})
+            dialect = (await db.connection()).dialect.name
             rows: dict[uuid.UUID, Any] = {
                 r.id: r
                 for r in (
                     await db.scalars(
                         select(spec.model)
-                        .where(spec.model.id.in_(keys))
+                        .where(among(spec.model.id, keys, dialect))
                         .with_for_update()
                         .execution_options(populate_existing=True)
                     )

@@ -19,6 +19,7 @@ from server.inspections.models import CheckpointScan, Inspection, ItemResult, Si
 from server.inspections.templating import template_index
 from server.places.models import Building, Facility, Project, PublicArea, Unit
 from server.qr.services import find_place
+from sync.bulk import among
 from sync.errors import LateEdit, Rejected, require_one_of
 from sync.merge import FieldRule, Rule
 from sync.registry import Actor, ApplyContext, EntitySpec
@@ -223,7 +224,8 @@ class ItemResultSpec(EntitySpec):
                 named.add(_uuid(sent, "inspection_id"))
             except Rejected:
                 continue
-        return list((await db.scalars(select(Inspection).where(Inspection.id.in_(named)))).all())
+        dialect = (await db.connection()).dialect.name
+        return list((await db.scalars(select(Inspection).where(among(Inspection.id, named, dialect)))).all())
 
     async def project_for_create(self, ctx: ApplyContext, key: uuid.UUID, fields: dict[str, Any]) -> uuid.UUID:
         return (await load_inspection(ctx, fields["inspection_id"])).project_id

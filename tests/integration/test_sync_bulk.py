@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from server.inspections.models import Inspection, ItemResult
-from sync.bulk import insert_rows
+from sync.bulk import among, insert_rows
 
 ITEMS: Any = ItemResult.__table__
 
@@ -61,10 +61,7 @@ def rows_for(insp: Inspection, user_id: uuid.UUID, tag: str) -> list[dict[str, A
     return rows
 
 
-async def test_rows_written_at_once_read_back_as_executemany_writes_them(
-    db: Any, demo: dict[str, Any], setup: dict[str, Any]
-) -> None:
-    user = demo["users"]["engineer"]
+async def an_inspection(db: Any, demo: dict[str, Any], setup: dict[str, Any]) -> Inspection:
     insp = Inspection(
         id=uuid.uuid4(),
         project_id=demo["project"].id,
@@ -76,6 +73,14 @@ async def test_rows_written_at_once_read_back_as_executemany_writes_them(
     )
     db.add(insp)
     await db.flush()
+    return insp
+
+
+async def test_rows_written_at_once_read_back_as_executemany_writes_them(
+    db: Any, demo: dict[str, Any], setup: dict[str, Any]
+) -> None:
+    user = demo["users"]["engineer"]
+    insp = await an_inspection(db, demo, setup)
     bulk, plain = rows_for(insp, user.id, "b"), rows_for(insp, user.id, "p")
     await insert_rows(db, ITEMS, bulk)
     await db.execute(insert(ITEMS), plain)
@@ -94,3 +99,14 @@ async def test_rows_written_at_once_read_back_as_executemany_writes_them(
     assert [g["value"] for g in got] == VALUES
     assert got[0]["answered_at"] == bulk[0]["answered_at"]  # microseconds and zone kept
     assert all(g["needs_review"] is False and g["deleted"] is False for g in got)  # left out: defaults
+
+
+async def test_among_finds_exactly_the_ids_present(db: Any, demo: dict[str, Any], setup: dict[str, Any]) -> None:
+    insp = await an_inspection(db, demo, setup)
+    rows = rows_for(insp, demo["users"]["engineer"].id, "a")
+    await insert_rows(db, ITEMS, rows)
+    dialect = (await db.connection()).dialect.name
+    present = [r["id"] for r in rows[::2]]
+    for wanted in ([], present[:1], present + [uuid.uuid4() for _ in range(600)]):
+        found = set(await db.scalars(select(ITEMS.c.id).where(among(ITEMS.c.id, wanted, dialect))))
+        assert found == set(wanted) & set(present)
