@@ -27,6 +27,9 @@ def require_one_of(value: object, allowed: Collection[str], field: str, message:
     return value
 
 
+_PLAIN = frozenset({int, float, bool, type(None)})
+
+
 def require_no_nul(value: object, field: str) -> None:
     """Text a device sent, anywhere in `value` (keys and nested lists and objects
     included), must not hold the NUL character U+0000: PostgreSQL stores it neither
@@ -36,9 +39,15 @@ def require_no_nul(value: object, field: str) -> None:
         if "\x00" in value:
             raise Rejected(f"{field}: text may not contain the NUL character (U+0000)", code="invalid")
     elif isinstance(value, dict):
-        for key, item in value.items():
-            require_no_nul(key, field)
-            require_no_nul(item, f"{field}.{key}")
+        for key, item in value.items():  # (called again only for what needs a closer look)
+            kind = type(item)
+            if kind is str:
+                if "\x00" in item or "\x00" in key:
+                    require_no_nul(item, f"{field}.{key}")
+                    require_no_nul(key, field)
+            elif kind not in _PLAIN or "\x00" in key:
+                require_no_nul(key, field)
+                require_no_nul(item, f"{field}.{key}")
     elif isinstance(value, list):
         for item in value:
             require_no_nul(item, field)
