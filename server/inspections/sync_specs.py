@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import msgspec
 from sqlalchemy import ColumnElement, select
@@ -42,11 +42,15 @@ def _uuid(value: Any, field: str) -> uuid.UUID:
         raise Rejected(f"{field}: not a UUID", code="invalid") from exc
 
 
+#: A device's time names its offset (or Z): a time without one is no instant.
+_AWARE = Annotated[datetime, msgspec.Meta(tz=True)]
+
+
 def _when(value: Any, field: str) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return value
     try:
-        return msgspec.convert(value, datetime)
+        return msgspec.convert(value, _AWARE)
     except msgspec.ValidationError as exc:
         raise Rejected(f"{field}: not an ISO 8601 date-time with a zone", code="invalid") from exc
 
