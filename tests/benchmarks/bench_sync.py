@@ -61,6 +61,7 @@ GOAL_PULL_MB = 100
 #: Floors are short: the best of a few rounds, so that a busy moment does not flatter the ratio.
 FLOOR_ROUNDS = 3
 PUSH_ROUNDS = 3
+PULL_ROUNDS = 3
 TRANSPORT = "litestar.testing.AsyncTestClient (in-process ASGI, no sockets)"
 
 
@@ -219,14 +220,20 @@ async def first_pull(dev: SyncClient) -> dict[str, int]:
 
 
 async def bench_pull(client: AsyncTestClient[Any], profile: bool) -> dict[str, Any]:
+    """`PULL_ROUNDS` first pulls (each from no cursor); the best counts, as the
+    floor's best round does. RSS growth is the largest of any round."""
     dev = await device(client, "bench-pull")
-    gc.collect()
-    before = rss_mark()
-    with server_side(client.app, profile, "first pull") as server:
-        t0 = perf_counter()
-        got = await first_pull(dev)
-        seconds = perf_counter() - t0
-    rss_mb = (rss_peak() - before) / 1024
+    rounds, rss_mb = [], 0.0
+    for i in range(PULL_ROUNDS):
+        gc.collect()
+        before = rss_mark()
+        with server_side(client.app, profile and i == 0, "first pull") as server:
+            t0 = perf_counter()
+            got = await first_pull(dev)
+            seconds = perf_counter() - t0
+        rss_mb = max(rss_mb, (rss_peak() - before) / 1024)
+        rounds.append({"seconds": seconds, "server": server["seconds"]})
+    best = min(rounds, key=lambda r: r["seconds"])
     # Again under tracemalloc (slower, so not timed): the peak of Python's heap.
     gc.collect()
     tracemalloc.start()
@@ -238,9 +245,9 @@ async def bench_pull(client: AsyncTestClient[Any], profile: bool) -> dict[str, A
         raise RuntimeError(f"pull: {again['changes']} changes the second time, {got['changes']} the first")
     return {
         **got,
-        "seconds": seconds,
-        "rate": rate(got["changes"], seconds),
-        "server": server["seconds"],
+        **best,
+        "rate": rate(got["changes"], best["seconds"]),
+        "rounds": [rate(got["changes"], r["seconds"]) for r in rounds],
         "rss_mb": rss_mb,
         "heap_mb": heap_mb,
     }
@@ -324,7 +331,8 @@ def report(r: dict[str, Any]) -> None:
     print(f"       ratio push/floor {push_ratio:.3f}  (goal ≥ {GOAL_RATIO})  {goal(push_ratio >= GOAL_RATIO)}")
     print(
         f"pull   {pull['changes']:>8,} changes ({pull['items']:,} item results of {r['arranged']:,}) in"
-        f" {pull['pages']} pages: {pull['rate']:>9,.0f} rows/s  ({pull['seconds']:.2f} s; {share(pull)})"
+        f" {pull['pages']} pages: {pull['rate']:>9,.0f} rows/s  ({pull['seconds']:.2f} s; {share(pull)};"
+        f" best of {PULL_ROUNDS}: {', '.join(f'{x:,.0f}' for x in pull['rounds'])})"
     )
     print(
         f"floor  {qf['rows']:>8,} rows, Core select streamed by 2,000: {qf['rate']:>9,.0f} rows/s"
