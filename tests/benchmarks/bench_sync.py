@@ -58,10 +58,8 @@ from tests.benchmarks.sync_fixtures import (
 BATCH = 500
 GOAL_RATIO = 0.5
 GOAL_PULL_MB = 100
-#: Floors are short: the best of a few rounds, so that a busy moment does not flatter the ratio.
-FLOOR_ROUNDS = 3
-PUSH_ROUNDS = 3
-PULL_ROUNDS = 3
+#: Rounds of each measure, each followed by a round of its floor; the best of each counts.
+ROUNDS = 3
 TRANSPORT = "litestar.testing.AsyncTestClient (in-process ASGI, no sockets)"
 
 
@@ -82,14 +80,15 @@ def chunks(rows: list[Any], size: int) -> list[list[Any]]:
 
 async def bench_push(
     client: AsyncTestClient[Any], engine: AsyncEngine, estate: dict[str, Any], n_rows: int, profile: bool
-) -> tuple[dict[str, Any], list[uuid.UUID]]:
-    """`PUSH_ROUNDS` rounds, each pushing `n_rows` new answers to inspections of its
-    own from one device; the best round counts, as the floor's best round does (the
-    first also pays for warming caches and prepared statements). Returns the first
-    round's inspections."""
+) -> tuple[dict[str, Any], dict[str, Any], list[uuid.UUID]]:
+    """`ROUNDS` rounds, each pushing `n_rows` new answers to inspections of its own
+    from one device, then writing the same rows again as the floor (`floor_push`):
+    push and floor alternate, so both meet the machine in the same moods, and the
+    best of each counts (the first push also pays for warming caches and preparing
+    statements). Returns the push, the floor and the first round's inspections."""
     dev = await device(client, "bench-push")
-    rounds, first = [], None
-    for i in range(PUSH_ROUNDS):
+    pushes, floors, first = [], [], None
+    for i in range(ROUNDS):
         inspections = await arrange_push(engine, estate, dev, n_rows)
         first = first or inspections
         with server_side(client.app, profile and i == 0, f"push of {n_rows:,} item results") as server:
@@ -97,10 +96,19 @@ async def bench_push(
             results = await dev.push(BATCH)
             seconds = perf_counter() - t0
         check_applied(results, n_rows)
-        rounds.append({"seconds": seconds, "server": server["seconds"]})
-    best = min(rounds, key=lambda r: r["seconds"])
-    every = [rate(n_rows, r["seconds"]) for r in rounds]
-    return {"rows": n_rows, **best, "rate": rate(n_rows, best["seconds"]), "rounds": every}, first or []
+        pushes.append({"seconds": seconds, "server": server["seconds"]})
+        floors.append(await floor_push(engine, answer_ids(inspections)))
+    best = min(pushes, key=lambda r: r["seconds"])
+    push = {"rows": n_rows, **best, "rate": rate(n_rows, best["seconds"])}
+    push["rounds"] = [rate(n_rows, r["seconds"]) for r in pushes]
+    floor = {"rows": n_rows, "seconds": min(floors), "rate": rate(n_rows, min(floors))}
+    floor["rounds"] = [rate(n_rows, t) for t in floors]
+    floor["over_existing"] = await floor_over_existing(engine, answer_ids(first or []))
+    return push, floor, first or []
+
+
+def answer_ids(inspections: list[uuid.UUID]) -> list[uuid.UUID]:
+    return [item_result_id(insp, "main", "", key) for insp in inspections for key in ITEM_KEYS]
 
 
 async def arrange_push(engine: AsyncEngine, estate: dict[str, Any], dev: SyncClient, n_rows: int) -> list[uuid.UUID]:
@@ -146,42 +154,44 @@ def upsert(engine: AsyncEngine) -> Any:
     )
 
 
-async def floor_push(engine: AsyncEngine, n_rows: int) -> dict[str, Any]:
-    """`n_rows` of the rows the pushes wrote (read back: same columns, same values),
-    upserted in executemany batches of 500, one transaction per batch, into the
-    table they were taken out of (deleted, the database settled, untimed): the same
-    database work as the push's (new rows: every index entry and foreign-key check).
-    Also, for reference, upserted again over themselves (`over_existing`): updates
-    of unchanged values, which skip the foreign-key checks and may skip the indexes."""
+async def read_rows(engine: AsyncEngine, ids: list[uuid.UUID]) -> list[dict[str, Any]]:
     async with engine.connect() as conn:
-        query = select(ITEMS).order_by(ITEMS.c.id).limit(n_rows)
-        rows = [dict(r._mapping) for r in await conn.execute(query)]
-    ids = [r["id"] for r in rows]
+        return [
+            dict(r._mapping)
+            for part in chunks(ids, BATCH)
+            for r in await conn.execute(select(ITEMS).where(ITEMS.c.id.in_(part)).order_by(ITEMS.c.id))
+        ]
+
+
+async def write_rows(engine: AsyncEngine, rows: list[dict[str, Any]]) -> float:
+    """The floor's write: an upsert, Core executemany of 500 rows per transaction."""
     stmt = upsert(engine)
-
-    async def write() -> float:
-        t0 = perf_counter()
-        for batch in chunks(rows, BATCH):
-            async with engine.begin() as conn:
-                await conn.execute(stmt, batch)
-        return perf_counter() - t0
-
-    fresh, over = [], []
-    for _ in range(FLOOR_ROUNDS):
+    t0 = perf_counter()
+    for batch in chunks(rows, BATCH):
         async with engine.begin() as conn:
-            for part in chunks(ids, BATCH):
-                await conn.execute(delete(ITEMS).where(ITEMS.c.id.in_(part)))
-        await settle(engine)
-        fresh.append(await write())
-    for _ in range(FLOOR_ROUNDS):
-        over.append(await write())
-    best = min(fresh)
-    return {
-        "rows": len(rows),
-        "seconds": best,
-        "rate": rate(len(rows), best),
-        "over_existing": rate(len(rows), min(over)),
-    }
+            await conn.execute(stmt, batch)
+    return perf_counter() - t0
+
+
+async def floor_push(engine: AsyncEngine, ids: list[uuid.UUID]) -> float:
+    """Seconds to write the rows a push round wrote (read back: same columns, same
+    values) into the table they were taken out of (deleted, the database settled,
+    untimed): the same database work as the push's — new rows, every index entry and
+    foreign-key check."""
+    rows = await read_rows(engine, ids)
+    async with engine.begin() as conn:
+        for part in chunks(ids, BATCH):
+            await conn.execute(delete(ITEMS).where(ITEMS.c.id.in_(part)))
+    await settle(engine)
+    return await write_rows(engine, rows)
+
+
+async def floor_over_existing(engine: AsyncEngine, ids: list[uuid.UUID]) -> float:
+    """For reference, rows/s of the same upsert over the rows themselves (the floor
+    until 2026-12-01): updates of unchanged values, which skip the foreign-key checks
+    and may skip the indexes. Best of `ROUNDS`."""
+    rows = await read_rows(engine, ids)
+    return rate(len(rows), min([await write_rows(engine, rows) for _ in range(ROUNDS)]))
 
 
 # --- pull ------------------------------------------------------------------------------
@@ -219,12 +229,15 @@ async def first_pull(dev: SyncClient) -> dict[str, int]:
             return {"changes": changes, "items": items, "pages": pages}
 
 
-async def bench_pull(client: AsyncTestClient[Any], profile: bool) -> dict[str, Any]:
-    """`PULL_ROUNDS` first pulls (each from no cursor); the best counts, as the
-    floor's best round does. RSS growth is the largest of any round."""
+async def bench_pull(
+    client: AsyncTestClient[Any], engine: AsyncEngine, project_id: uuid.UUID, profile: bool
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`ROUNDS` first pulls (each from no cursor), each followed by a round of its
+    floor (`floor_pull`); the best of each counts. RSS growth is the largest of any
+    pull. Returns the pull and the floor."""
     dev = await device(client, "bench-pull")
-    rounds, rss_mb = [], 0.0
-    for i in range(PULL_ROUNDS):
+    rounds, floors, rss_mb = [], [], 0.0
+    for i in range(ROUNDS):
         gc.collect()
         before = rss_mark()
         with server_side(client.app, profile and i == 0, "first pull") as server:
@@ -233,7 +246,11 @@ async def bench_pull(client: AsyncTestClient[Any], profile: bool) -> dict[str, A
             seconds = perf_counter() - t0
         rss_mb = max(rss_mb, (rss_peak() - before) / 1024)
         rounds.append({"seconds": seconds, "server": server["seconds"]})
+        floors.append(await floor_pull(engine, project_id))
     best = min(rounds, key=lambda r: r["seconds"])
+    n, floor_seconds = min(floors, key=lambda f: f[1])
+    floor = {"rows": n, "seconds": floor_seconds, "rate": rate(n, floor_seconds)}
+    floor["rounds"] = [rate(f[0], f[1]) for f in floors]
     # Again under tracemalloc (slower, so not timed): the peak of Python's heap.
     gc.collect()
     tracemalloc.start()
@@ -243,7 +260,7 @@ async def bench_pull(client: AsyncTestClient[Any], profile: bool) -> dict[str, A
     tracemalloc.stop()
     if again["changes"] != got["changes"]:
         raise RuntimeError(f"pull: {again['changes']} changes the second time, {got['changes']} the first")
-    return {
+    pull = {
         **got,
         **best,
         "rate": rate(got["changes"], best["seconds"]),
@@ -251,26 +268,25 @@ async def bench_pull(client: AsyncTestClient[Any], profile: bool) -> dict[str, A
         "rss_mb": rss_mb,
         "heap_mb": heap_mb,
     }
+    return pull, floor
 
 
-async def floor_pull(engine: AsyncEngine, project_id: uuid.UUID) -> dict[str, Any]:
-    """Every column of the project's item results in (version, id) order, streamed."""
+async def floor_pull(engine: AsyncEngine, project_id: uuid.UUID) -> tuple[int, float]:
+    """Rows and seconds: every column of the project's item results in (version, id)
+    order, streamed 2,000 at a time."""
     stmt = (
         select(ITEMS)
         .where(ITEMS.c.project_id == project_id)
         .order_by(ITEMS.c.version, ITEMS.c.id)
         .execution_options(yield_per=2_000)
     )
-    times = []
-    for _ in range(FLOOR_ROUNDS):
-        n = 0
-        t0 = perf_counter()
-        async with engine.connect() as conn:
-            result = await conn.stream(stmt)
-            async for part in result.partitions():
-                n += len(part)
-        times.append(perf_counter() - t0)
-    return {"rows": n, "seconds": min(times), "rate": rate(n, min(times))}
+    n = 0
+    t0 = perf_counter()
+    async with engine.connect() as conn:
+        result = await conn.stream(stmt)
+        async for part in result.partitions():
+            n += len(part)
+    return n, perf_counter() - t0
 
 
 # --- one database ----------------------------------------------------------------------
@@ -287,12 +303,10 @@ async def run(kind: str, quick: bool, profile: bool) -> dict[str, Any]:
             load = os.getloadavg()[0]
             try:
                 async with AsyncTestClient(app=app) as client:
-                    push, inspections = await bench_push(client, engine, estate, push_rows, profile)
-                    push_floor = await floor_push(engine, push_rows)
+                    push, push_floor, inspections = await bench_push(client, engine, estate, push_rows, profile)
                     arranged = await arrange_pull(engine, estate, inspections, pull_rows)
                     await settle(engine)
-                    pull = await bench_pull(client, profile)
-                pull_floor = await floor_pull(engine, estate["project_id"])
+                    pull, pull_floor = await bench_pull(client, engine, estate["project_id"], profile)
             finally:
                 await engine.dispose()
     out = {
@@ -312,6 +326,10 @@ def share(m: dict[str, Any]) -> str:
     return f"server {m['server']:.2f} s = {m['server'] / m['seconds']:.0%}, the rest client and transport"
 
 
+def rounds(m: dict[str, Any]) -> str:
+    return f"best of {ROUNDS}: " + ", ".join(f"{x:,.0f}" for x in m["rounds"])
+
+
 def report(r: dict[str, Any]) -> None:
     push, pf, pull, qf = r["push"], r["push_floor"], r["pull"], r["pull_floor"]
     push_ratio, pull_ratio = push["rate"] / pf["rate"], pull["rate"] / qf["rate"]
@@ -320,23 +338,22 @@ def report(r: dict[str, Any]) -> None:
     print(f"\n== {r['db']} — HTTP through {TRANSPORT}; load average {r['load'][0]:.1f} → {r['load'][1]:.1f}")
     print(
         f"push   {push['rows']:>8,} item results, batches of {BATCH}: {push['rate']:>9,.0f} rows/s"
-        f"  ({push['seconds']:.2f} s; {share(push)}; best of {PUSH_ROUNDS}:"
-        f" {', '.join(f'{x:,.0f}' for x in push['rounds'])})"
+        f"  ({push['seconds']:.2f} s; {share(push)}; {rounds(push)})"
     )
     print(
         f"floor  {pf['rows']:>8,} rows, Core upsert ON CONFLICT, executemany {BATCH}/transaction:"
-        f" {pf['rate']:>9,.0f} rows/s  ({pf['seconds']:.2f} s, best of {FLOOR_ROUNDS}, as new rows;"
+        f" {pf['rate']:>9,.0f} rows/s  ({pf['seconds']:.2f} s, as new rows, {rounds(pf)};"
         f" over the existing rows {pf['over_existing']:,.0f} rows/s, ratio {push['rate'] / pf['over_existing']:.3f})"
     )
     print(f"       ratio push/floor {push_ratio:.3f}  (goal ≥ {GOAL_RATIO})  {goal(push_ratio >= GOAL_RATIO)}")
     print(
         f"pull   {pull['changes']:>8,} changes ({pull['items']:,} item results of {r['arranged']:,}) in"
         f" {pull['pages']} pages: {pull['rate']:>9,.0f} rows/s  ({pull['seconds']:.2f} s; {share(pull)};"
-        f" best of {PULL_ROUNDS}: {', '.join(f'{x:,.0f}' for x in pull['rounds'])})"
+        f" {rounds(pull)})"
     )
     print(
         f"floor  {qf['rows']:>8,} rows, Core select streamed by 2,000: {qf['rate']:>9,.0f} rows/s"
-        f"  ({qf['seconds']:.2f} s, best of {FLOOR_ROUNDS})"
+        f"  ({qf['seconds']:.2f} s, {rounds(qf)})"
     )
     print(f"       ratio pull/floor {pull_ratio:.3f}  (goal ≥ {GOAL_RATIO})  {goal(pull_ratio >= GOAL_RATIO)}")
     print(
