@@ -31,12 +31,12 @@ async def insert_rows(db: AsyncSession, table: Table, rows: list[dict[str, Any]]
     the statement's execution `options`."""
     if not rows:
         return
-    conn = await db.connection()
-    if conn.dialect.name != "postgresql":
+    dialect = db.get_bind().dialect
+    if dialect.name != "postgresql":
         await db.execute(insert(table).execution_options(**options), rows)
         return
     columns = list(rows[0])
-    quote = conn.dialect.identifier_preparer.quote
+    quote = dialect.identifier_preparer.quote
     source = text(f"json_populate_recordset(NULL::{quote(table.name)}, CAST(:rows AS json)) AS r")
     stmt = insert(table).from_select(
         columns, select(*(literal_column(f"r.{quote(c)}") for c in columns)).select_from(source)
@@ -44,11 +44,11 @@ async def insert_rows(db: AsyncSession, table: Table, rows: list[dict[str, Any]]
     await db.execute(stmt.execution_options(**options), {"rows": msgspec.json.encode(rows).decode()})
 
 
-def among(column: Any, values: Collection[Any], dialect: str) -> ColumnElement[bool]:
-    """`column IN values`, for lookups of a batch's records by id. On PostgreSQL
-    `column = ANY(:values)`: one array parameter instead of one per value, so one
-    prepared statement serves every batch size and the server plans no long list
-    (measured for 500 ids: 1.8 ms against 5.1 ms a lookup)."""
-    if dialect == "postgresql":
+def among(db: AsyncSession, column: Any, values: Collection[Any]) -> ColumnElement[bool]:
+    """`column IN values`, for lookups of a batch's records by id in `db`. On
+    PostgreSQL `column = ANY(:values)`: one array parameter instead of one per value,
+    so one prepared statement serves every batch size and the server plans no long
+    list (measured for 500 ids: 1.8 ms against 5.1 ms a lookup)."""
+    if db.get_bind().dialect.name == "postgresql":
         return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
     return cast("ColumnElement[bool]", column.in_(values))

@@ -39,14 +39,11 @@ def require_no_nul(value: object, field: str) -> None:
         if "\x00" in value:
             raise Rejected(f"{field}: text may not contain the NUL character (U+0000)", code="invalid")
     elif isinstance(value, dict):
-        for key, item in value.items():  # (called again only for what needs a closer look)
-            kind = type(item)
-            if kind is str:
-                if "\x00" in item or "\x00" in key:
-                    require_no_nul(item, f"{field}.{key}")
-                    require_no_nul(key, field)
-            elif kind not in _PLAIN or "\x00" in key:
+        for key, item in value.items():  # plain values checked here: no call per field
+            if "\x00" in key:
                 require_no_nul(key, field)
+            kind = type(item)
+            if (kind is str and "\x00" in item) or (kind is not str and kind not in _PLAIN):
                 require_no_nul(item, f"{field}.{key}")
     elif isinstance(value, list):
         for item in value:

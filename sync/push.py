@@ -208,13 +208,12 @@ async def apply_batch(
     try:
         async with _savepoint(db):
             keys = list({m.key for m in batch})
-            dialect = (await db.connection()).dialect.name
             rows: dict[uuid.UUID, Any] = {
                 r.id: r
                 for r in (
                     await db.scalars(
                         select(spec.model)
-                        .where(among(spec.model.id, keys, dialect))
+                        .where(among(db, spec.model.id, keys))
                         .with_for_update()
                         .execution_options(populate_existing=True)
                     )
@@ -334,11 +333,9 @@ async def _apply(ctx: ApplyContext, registry: Registry, m: Mutation) -> None:
 
 
 def _check_fields(spec: EntitySpec, fields: dict[str, Any]) -> None:
-    if fields.keys() <= spec.fields.keys():
-        return
-    unknown = sorted(fields.keys() - spec.fields.keys())
+    unknown = fields.keys() - spec.fields.keys()
     if unknown:
-        raise Rejected(f"unknown or read-only field(s) of {spec.name}: {', '.join(unknown)}", code="invalid")
+        raise Rejected(f"unknown or read-only field(s) of {spec.name}: {', '.join(sorted(unknown))}", code="invalid")
 
 
 def _check_not_deleted(spec: EntitySpec, row: Any) -> None:

@@ -228,8 +228,7 @@ class ItemResultSpec(EntitySpec):
                 named.add(_uuid(sent, "inspection_id"))
             except Rejected:
                 continue
-        dialect = (await db.connection()).dialect.name
-        return list((await db.scalars(select(Inspection).where(among(Inspection.id, named, dialect)))).all())
+        return list((await db.scalars(select(Inspection).where(among(db, Inspection.id, named)))).all())
 
     async def project_for_create(self, ctx: ApplyContext, key: uuid.UUID, fields: dict[str, Any]) -> uuid.UUID:
         return (await load_inspection(ctx, fields["inspection_id"])).project_id

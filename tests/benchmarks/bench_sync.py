@@ -87,10 +87,10 @@ async def bench_push(
     best of each counts (the first push also pays for warming caches and preparing
     statements). Returns the push, the floor and the first round's inspections."""
     dev = await device(client, "bench-push")
-    pushes, floors, first = [], [], None
+    pushes, floors, arranged = [], [], []
     for i in range(ROUNDS):
         inspections = await arrange_push(engine, estate, dev, n_rows)
-        first = first or inspections
+        arranged.append(inspections)
         with server_side(client.app, profile and i == 0, f"push of {n_rows:,} item results") as server:
             t0 = perf_counter()
             results = await dev.push(BATCH)
@@ -103,8 +103,8 @@ async def bench_push(
     push["rounds"] = [rate(n_rows, r["seconds"]) for r in pushes]
     floor = {"rows": n_rows, "seconds": min(floors), "rate": rate(n_rows, min(floors))}
     floor["rounds"] = [rate(n_rows, t) for t in floors]
-    floor["over_existing"] = await floor_over_existing(engine, answer_ids(first or []))
-    return push, floor, first or []
+    floor["over_existing"] = await floor_over_existing(engine, answer_ids(arranged[0]))
+    return push, floor, arranged[0]
 
 
 def answer_ids(inspections: list[uuid.UUID]) -> list[uuid.UUID]:
