@@ -218,10 +218,10 @@ class SyncClient:
                 applied += 1
             self.cursor = page.cursor
             self.projects = [str(p) for p in page.projects]
-            self.templates = [msgspec.to_builtins(t) for t in page.templates]
             if page.last_mutation_id is not None:
                 self._confirm(page.last_mutation_id)
-            if not page.has_more:
+            if not page.has_more:  # the last page carries the templates to hold
+                self.templates = [msgspec.to_builtins(t) for t in page.templates]
                 return applied
 
     def _drop_project(self, project_id: str) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import heapq
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,24 +25,30 @@ from sqlalchemy import (
     bindparam,
     cast,
     exists,
+    insert,
     literal,
     or_,
     select,
     union_all,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sync import cursor as cursors
 from sync.cursor import DONE_RANK, START, Position
 from sync.errors import BadBatch
+from sync.feed_text import as_feed_text, uuid_text
 from sync.protocol import PROTOCOL_VERSION, PullPage, PullRequest, TemplateRef
 from sync.push import check_protocol
 from sync.registry import Actor, EntitySpec, Registry
 from sync.tables import clocks, device_key, devices, tombstones
 
-#: Rows read per table per page; bounds memory together with max_bytes.
-ROWS_PER_QUERY = 1000
+#: Most rows read from one table at a time; bounds memory together with max_bytes.
+ROWS_PER_QUERY = 2000
+#: Bytes a change is first guessed to take, to size the first read of a page
+#: (later reads go by the changes the page holds already).
+GUESS_BYTES = 1024
 TOMBSTONE_RANK = DONE_RANK - 1
 
 
@@ -59,6 +65,7 @@ _V = bindparam("v", type_=BigInteger)
 _AFTER_ID = bindparam("after_id", type_=Uuid)
 _UPTO = bindparam("upto", type_=BigInteger)
 _ORG = bindparam("org", type_=Uuid)
+_LIMIT = bindparam("limit", type_=BigInteger)
 
 
 def _shape(rank: int, pos: Position) -> str:
@@ -71,9 +78,18 @@ def _shape(rank: int, pos: Position) -> str:
     return "after" if rank == prank else "past"
 
 
-def _params(project_id: uuid.UUID, pos: Position, upto: int) -> dict[str, Any]:
+def _params(project_id: uuid.UUID, pos: Position, upto: int, limit: int = 0) -> dict[str, Any]:
     version, _rank, pid = pos
-    return {"p": project_id, "v": version, "after_id": uuid.UUID(pid) if pid else None, "upto": upto}
+    return {"p": project_id, "v": version, "after_id": uuid.UUID(pid) if pid else None, "upto": upto, "limit": limit}
+
+
+def _rows_wanted(max_bytes: int, size: int, count: int) -> int:
+    """How many rows to read from a table for what is left of the page: enough to
+    fill it at the page's bytes per change so far (a guess before the first), a few
+    more for changes longer than that, at most ROWS_PER_QUERY. Rows read and not
+    taken are read again by the next page, so reading far past the page wastes work."""
+    per_change = size / count if count else GUESS_BYTES
+    return max(1, min(ROWS_PER_QUERY, int((max_bytes - size) / per_change) + 16))
 
 
 @functools.cache
@@ -95,7 +111,7 @@ class _Out(msgspec.Struct, omit_defaults=True, kw_only=True):
     which encodes to the same JSON object as the dict a client decodes."""
 
     entity: str
-    id: uuid.UUID
+    id: uuid.UUID | str  # read as its text by the entity feeds (`sync.feed_text`)
     project_id: uuid.UUID
     version: int
     deleted: bool = False
@@ -105,10 +121,13 @@ class _Out(msgspec.Struct, omit_defaults=True, kw_only=True):
 @functools.cache
 def _feed_query(table: Table, names: tuple[str, ...]) -> tuple[Any, tuple[int, ...], type[msgspec.Struct]]:
     """For one table and one set of columns, built once: SELECT version, id, <the
-    data columns>, with JSON columns as their text, which goes into the change as
-    it is (`msgspec.Raw`) instead of being parsed here and encoded again; the
-    positions of those JSON columns; and a Struct of the columns (built from a row
-    in one call, encoded as a JSON object with the columns as keys)."""
+    data columns>, each read as the text its JSON holds where the database can
+    write it (`sync.feed_text`: UUIDs, timestamps, dates, decimals — no Python
+    object made per value only to be encoded back) and JSON columns as their text,
+    which goes into the change as it is (`msgspec.Raw`) instead of being parsed here
+    and encoded again; the positions of those JSON columns; and a Struct of the
+    columns (built from a row in one call, encoded as a JSON object with the columns
+    as keys)."""
     cols: list[Any] = []
     raw: list[int] = []
     for i, name in enumerate(names):
@@ -117,9 +136,10 @@ def _feed_query(table: Table, names: tuple[str, ...]) -> tuple[Any, tuple[int, .
             cols.append(cast(col, Text).label(name))
             raw.append(i)
         else:
-            cols.append(col)
+            text = as_feed_text(col)
+            cols.append(col if text is None else text.label(name))
     row_struct = msgspec.defstruct(f"{table.name}_row", [(str(n), Any) for n in names])
-    return select(table.c.version, table.c.id, *cols), tuple(raw), row_struct
+    return select(table.c.version, uuid_text(table.c.id), *cols), tuple(raw), row_struct
 
 
 @dataclass(frozen=True)
@@ -160,7 +180,7 @@ def _read_query(feed: _Feed, shape: str) -> Any:
         return None
     table: Table = feed.spec.table
     stmt = _feed_query(table, feed.names)[0]
-    return stmt.where(cond).order_by(table.c.version, table.c.id).limit(ROWS_PER_QUERY)
+    return stmt.where(cond).order_by(table.c.version, table.c.id).limit(_LIMIT)
 
 
 def _statement(build: Any, feeds: Iterable[_Feed], *args: Any) -> Any:
@@ -172,7 +192,9 @@ def _statement(build: Any, feeds: Iterable[_Feed], *args: Any) -> Any:
     return build.__wrapped__(*args)
 
 
-async def _read_entity(db: AsyncSession, feed: _Feed, project_id: uuid.UUID, pos: Position, upto: int) -> list[_Item]:
+async def _read_entity(
+    db: AsyncSession, feed: _Feed, project_id: uuid.UUID, pos: Position, upto: int, limit: int
+) -> list[_Item]:
     stmt = _statement(_read_query, [feed], feed, _shape(feed.spec.rank, pos))
     if stmt is None:
         return []
@@ -181,7 +203,7 @@ async def _read_entity(db: AsyncSession, feed: _Feed, project_id: uuid.UUID, pos
     deleted_at = names.index("deleted") if "deleted" in names else None
     entity, rank = spec.name, spec.rank
     items: list[_Item] = []
-    for version, rid, *values in (await db.execute(stmt, _params(project_id, pos, upto))).all():
+    for version, rid, *values in (await db.execute(stmt, _params(project_id, pos, upto, limit))).all():
         for i in raw:
             if values[i] is not None:
                 values[i] = msgspec.Raw(values[i])
@@ -189,12 +211,12 @@ async def _read_entity(db: AsyncSession, feed: _Feed, project_id: uuid.UUID, pos
             out = _Out(entity=entity, id=rid, project_id=project_id, version=version, deleted=True)
         else:
             out = _Out(entity=entity, id=rid, project_id=project_id, version=version, data=row_struct(*values))
-        items.append(((version, rank, str(rid)), _encode(out)))
+        items.append(((version, rank, rid), _encode(out)))
     return items
 
 
 async def _read_tombstones(
-    db: AsyncSession, actor: Actor, project_id: uuid.UUID, pos: Position, upto: int
+    db: AsyncSession, actor: Actor, project_id: uuid.UUID, pos: Position, upto: int, limit: int
 ) -> list[_Item]:
     stmt = _tombstone_query(_shape(TOMBSTONE_RANK, pos))
     return [
@@ -203,7 +225,7 @@ async def _read_tombstones(
             _encode(_Out(entity=entity, id=entity_id, project_id=project_id, version=version, deleted=True)),
         )
         for version, tid, entity, entity_id in (
-            await db.execute(stmt, {**_params(project_id, pos, upto), "org": actor.org_id})
+            await db.execute(stmt, {**_params(project_id, pos, upto, limit), "org": actor.org_id})
         ).all()
     ]
 
@@ -214,7 +236,7 @@ def _tombstone_query(shape: str) -> Any:
         select(tombstones.c.version, tombstones.c.id, tombstones.c.entity, tombstones.c.entity_id)
         .where(_tombstone_filter(shape))
         .order_by(tombstones.c.version, tombstones.c.id)
-        .limit(ROWS_PER_QUERY)
+        .limit(_LIMIT)
     )
 
 
@@ -237,6 +259,30 @@ def _probes(feeds: tuple[_Feed, ...], shapes: tuple[str, ...], tombstone_shape: 
     )
 
 
+async def _record_pull(db: AsyncSession, actor: Actor, request: PullRequest) -> None:
+    """When the device was last up to date; a device that has only pulled so far
+    is registered here (a push registers it otherwise, `sync.push.lock_device`)."""
+    now = datetime.now(UTC)
+    done = await db.execute(
+        update(devices).where(device_key(actor.user_id, request.device_id)).values(last_pull_at=now)
+    )
+    if done.rowcount:  # type: ignore[attr-defined]
+        return
+    try:
+        async with db.begin_nested():
+            await db.execute(
+                insert(devices).values(
+                    user_id=actor.user_id,
+                    device_id=request.device_id,
+                    last_mutation_id=0,
+                    protocol=request.protocol,
+                    last_pull_at=now,
+                )
+            )
+    except IntegrityError:
+        pass  # a push of this device registered it meanwhile; the next pull records its time
+
+
 async def pull(
     db: AsyncSession,
     registry: Registry,
@@ -244,8 +290,10 @@ async def pull(
     token_device_id: str,
     request: PullRequest,
     *,
-    templates: list[TemplateRef] | None = None,
+    templates: Callable[[], Awaitable[list[TemplateRef]]] | None = None,
 ) -> PullPage:
+    """One page of the feed. `templates` gives the template versions the device
+    should hold; it is called for the last page only."""
     # 1. Protocol version: the current one or the one before, else 426.
     check_protocol(request.protocol)
     # 2. The device named is the device the access token was issued to.
@@ -294,12 +342,13 @@ async def pull(
         complete: dict[int, list[_Item]] = {i: [] for i in range(len(readers)) if i not in live}
         while True:
             streams: list[list[_Item]] = []
+            limit = _rows_wanted(request.max_bytes, size, len(changes))
             for i, read in enumerate(readers):
                 if i in complete:
                     streams.append([item for item in complete[i] if item[0] > pos])
                     continue
-                stream = await read(pos, upto)
-                if len(stream) < ROWS_PER_QUERY:
+                stream = await read(pos, upto, limit)
+                if len(stream) < limit:
                     complete[i] = stream
                 streams.append(stream)
             # A stream that returned a full batch may hold more after its last row:
@@ -329,10 +378,11 @@ async def pull(
                 break
         if has_more:
             break
-    # 8. Record the pull and answer; the last mutation id only on the last page.
-    await db.execute(
-        update(devices).where(device_key(actor.user_id, request.device_id)).values(last_pull_at=datetime.now(UTC))
-    )
+    # 8. Answer. The last page also carries the device's last mutation id and the
+    #    templates it should hold, and records the pull (`last_pull_at`: when the
+    #    device was last up to date); the pages before it write nothing.
+    if not has_more:
+        await _record_pull(db, actor, request)
     await db.commit()
     return PullPage(
         protocol=PROTOCOL_VERSION,
@@ -343,5 +393,5 @@ async def pull(
         removed_projects=removed,
         reset_projects=reset,
         last_mutation_id=None if has_more else int(lmid or 0),
-        templates=templates or [],
+        templates=await templates() if templates is not None and not has_more else [],
     )

@@ -157,14 +157,16 @@ async def revoke(db: AsyncSession, actor: Principal, *, user_id: uuid.UUID, devi
     return count
 
 
-async def visible_project_ids(db: AsyncSession, user: User, company_id: uuid.UUID) -> frozenset[uuid.UUID]:
-    if user.role == Role.admin:
+async def visible_project_ids(
+    db: AsyncSession, user_id: uuid.UUID, role: Role, company_id: uuid.UUID
+) -> frozenset[uuid.UUID]:
+    if role == Role.admin:
         rows = await db.scalars(select(Project.id).where(Project.company_id == company_id))
     else:
         rows = await db.scalars(
             select(ProjectMember.project_id)
             .join(Project, Project.id == ProjectMember.project_id)
-            .where(ProjectMember.user_id == user.id, Project.company_id == company_id)
+            .where(ProjectMember.user_id == user_id, Project.company_id == company_id)
         )
     return frozenset(rows.all())
 
@@ -176,9 +178,19 @@ async def principal_from_token(db: AsyncSession, settings: Settings, token: str)
         session_id = uuid.UUID(claims["sid"])
     except (KeyError, ValueError) as exc:
         raise Unauthorized("invalid access token") from exc
+    # Every request comes through here: the columns it needs, not three ORM objects.
     row = (
         await db.execute(
-            select(User, Organisation, DeviceSession)
+            select(
+                User.username,
+                User.role,
+                User.is_active,
+                Organisation.id,
+                Organisation.kind,
+                Organisation.company_id,
+                DeviceSession.device_id,
+                DeviceSession.revoked_at,
+            )
             .join(Organisation, Organisation.id == User.org_id)
             .join(DeviceSession, DeviceSession.id == session_id)
             .where(User.id == user_id, DeviceSession.user_id == user_id)
@@ -186,20 +198,20 @@ async def principal_from_token(db: AsyncSession, settings: Settings, token: str)
     ).first()
     if row is None:
         raise Unauthorized("invalid access token")
-    user, org, session = row
-    if not user.is_active:
+    username, role, is_active, org_id, org_kind, company_id, device_id, revoked_at = row
+    if not is_active:
         raise Unauthorized("user disabled")
-    if session.revoked_at is not None:
+    if revoked_at is not None:
         raise Unauthorized("this device's session was revoked; log in again")
-    company_id = org.company_id or org.id
+    company_id = company_id or org_id
     return Principal(
-        user_id=user.id,
-        username=user.username,
-        role=Role(user.role),
-        org_id=org.id,
-        org_kind=org.kind,
+        user_id=user_id,
+        username=username,
+        role=Role(role),
+        org_id=org_id,
+        org_kind=org_kind,
         company_id=company_id,
-        device_id=session.device_id,
-        session_id=session.id,
-        project_ids=await visible_project_ids(db, user, company_id),
+        device_id=device_id,
+        session_id=session_id,
+        project_ids=await visible_project_ids(db, user_id, Role(role), company_id),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import cast
 
 from litestar import Controller, post
@@ -34,7 +35,7 @@ class SyncController(Controller):
             principal,
             principal.device_id,
             data,
-            templates=await template_refs(db, principal.company_id),
+            templates=functools.partial(template_refs, db, principal.company_id),
         )
         # A PullPage is a PullResponse whose changes are already JSON (the same bytes
         # on the wire); the annotation is what the API documents and clients decode.

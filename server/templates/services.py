@@ -13,8 +13,9 @@ import uuid
 from collections import defaultdict
 from collections.abc import Mapping
 from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -128,21 +129,32 @@ async def publish_bundled(db: AsyncSession, templates: Mapping[str, Template] | 
     return versions
 
 
-async def latest_versions(db: AsyncSession, company_id: uuid.UUID | None = None) -> list[TemplateVersion]:
-    """The newest version of each template this company may use."""
+def _latest(company_id: uuid.UUID | None, *columns: Any) -> Select[Any]:
+    """SELECT `columns` of the newest version of each template this company may use."""
     newest = (
         select(TemplateVersion.key, func.max(TemplateVersion.number).label("n"))
         .where(visible_to(company_id))
         .group_by(TemplateVersion.key)
         .subquery()
     )
-    stmt = (
-        select(TemplateVersion)
+    return (
+        select(*columns)
         .join(newest, (TemplateVersion.key == newest.c.key) & (TemplateVersion.number == newest.c.n))
         .where(visible_to(company_id))
         .order_by(TemplateVersion.key)
     )
-    return list((await db.scalars(stmt)).all())
+
+
+async def latest_versions(db: AsyncSession, company_id: uuid.UUID | None = None) -> list[TemplateVersion]:
+    """The newest version of each template this company may use."""
+    return list((await db.scalars(_latest(company_id, TemplateVersion))).all())
+
+
+async def latest_refs(db: AsyncSession, company_id: uuid.UUID | None) -> list[tuple[uuid.UUID, str, str]]:
+    """(id, key, content_hash) of the newest version of each template this company
+    may use: what a device compares with what it holds, without the bodies."""
+    cols = (TemplateVersion.id, TemplateVersion.key, TemplateVersion.content_hash)
+    return [(r[0], r[1], r[2]) for r in (await db.execute(_latest(company_id, *cols))).all()]
 
 
 # --- reading -----------------------------------------------------------------------------------

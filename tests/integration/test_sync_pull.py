@@ -14,6 +14,7 @@ from sqlalchemy import select
 from server.inspections.models import Inspection, ItemResult
 from server.places.models import Building, Unit
 from sync.horizon import purge_tombstones
+from sync.tables import devices
 from tests.factories import auth_headers, other_company
 from tests.sync_harness import answer, call, device, fill_passing, new_inspection
 
@@ -33,10 +34,18 @@ async def test_first_pull_brings_the_whole_project_in_bounded_pages(
         pages.append(len(msgspec.json.encode(body["changes"])))
         seen += [c["id"] for c in body["changes"]]
         cursor = body["cursor"]
+        await db.rollback()
+        pulled_at = await db.scalar(select(devices.c.last_pull_at).where(devices.c.device_id == "pad-a"))
         if not body["has_more"]:
+            # The last page: the last mutation id, the templates, the pull recorded.
             assert body["last_mutation_id"] == 0
+            assert {t["id"] for t in body["templates"]} >= {str(setup["tv"])}
+            assert pulled_at is not None
             break
+        # Pages before it carry neither, and write nothing.
         assert body["last_mutation_id"] is None
+        assert body["templates"] == []
+        assert pulled_at is None
     await db.rollback()
     units = (await db.scalars(select(Unit.id))).all()
     assert len(pages) >= 2
