@@ -75,11 +75,13 @@ class PullRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 class Change(msgspec.Struct, omit_defaults=True, kw_only=True):
     """One record as the server now holds it, or its deletion (``deleted`` true,
-    ``data`` absent)."""
+    ``data`` absent). ``id`` and ``project_id`` are UUIDs, decoded as their text:
+    a client keys its copy by them (as the values in ``data`` are text too), and a
+    first sync decodes hundreds of thousands."""
 
     entity: str
-    id: uuid.UUID
-    project_id: uuid.UUID
+    id: str
+    project_id: str
     version: int
     deleted: bool = False
     data: dict[str, Any] | None = None

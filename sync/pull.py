@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import heapq
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +32,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
+from sqlalchemy.engine import CursorResult, Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -192,6 +193,31 @@ def _statement(build: Any, feeds: Iterable[_Feed], *args: Any) -> Any:
     return build.__wrapped__(*args)
 
 
+@functools.lru_cache(maxsize=512)
+def _driver_rows_fit(stmt: Any, dialect: Dialect, type_codes: tuple[Any, ...]) -> bool:
+    """True when no column of `stmt` needs SQLAlchemy's result processing on this
+    database, for the column types the driver reported (`cursor.description`): the
+    driver's rows then hold the very values SQLAlchemy's Row objects would. On
+    PostgreSQL the entity feeds qualify (floats aside); on SQLite booleans are
+    converted from 0/1, so none does."""
+    return all(
+        c.type.dialect_impl(dialect).result_processor(dialect, code) is None
+        for c, code in zip(stmt.selected_columns, type_codes, strict=True)
+    )
+
+
+async def _rows(db: AsyncSession, stmt: Any, params: dict[str, Any]) -> Sequence[Any]:
+    """The rows of a feed query: the driver's own rows where they fit (no Row object
+    built per row: ~0.6 µs each on PostgreSQL), else SQLAlchemy's."""
+    result: CursorResult[Any] = await db.execute(stmt, params)  # type: ignore[assignment] # a SELECT's result
+    codes = tuple(d[1] for d in result.cursor.description)
+    if _driver_rows_fit(stmt, db.get_bind().dialect, codes):
+        rows: Sequence[Any] = result.cursor.fetchall()
+        result.close()
+        return rows
+    return result.all()
+
+
 async def _read_entity(
     db: AsyncSession, feed: _Feed, project_id: uuid.UUID, pos: Position, upto: int, limit: int
 ) -> list[_Item]:
@@ -203,7 +229,7 @@ async def _read_entity(
     deleted_at = names.index("deleted") if "deleted" in names else None
     entity, rank = spec.name, spec.rank
     items: list[_Item] = []
-    for version, rid, *values in (await db.execute(stmt, _params(project_id, pos, upto, limit))).all():
+    for version, rid, *values in await _rows(db, stmt, _params(project_id, pos, upto, limit)):
         for i in raw:
             if values[i] is not None:
                 values[i] = msgspec.Raw(values[i])
@@ -301,14 +327,20 @@ async def pull(
         raise BadBatch("device_id does not match the device this token was issued to")
     # 3. Decode the cursor: per project, the last position delivered.
     positions = cursors.decode(request.cursor)
-    # 4. Read the device's last applied mutation id BEFORE the clocks: every
-    #    mutation it counts committed no later than the versions read next.
-    lmid = await db.scalar(select(devices.c.last_mutation_id).where(device_key(actor.user_id, request.device_id)))
-    # 5. Read the clocks of the projects in scope: this pull reads nothing newer.
+    # 4. Read the device's last applied mutation id and 5. the clocks of the
+    #    projects in scope, in one statement (one snapshot): a push records its
+    #    last mutation id in the transaction that moves its projects' clocks, so
+    #    every mutation counted here has its effects at or below the clocks read,
+    #    and this pull reads nothing newer than them.
     scope = sorted(actor.project_ids, key=str)
-    clock_rows = {
-        r.project_id: r for r in (await db.execute(select(clocks).where(clocks.c.project_id.in_(scope)))).all()
-    }
+    lmid_q = select(devices.c.last_mutation_id).where(device_key(actor.user_id, request.device_id))
+    clock_read = await db.execute(
+        select(clocks.c.project_id, clocks.c.version, clocks.c.horizon, lmid_q.scalar_subquery()).where(
+            clocks.c.project_id.in_(scope)
+        )
+    )
+    clock_rows = {r.project_id: r for r in clock_read.all()}
+    lmid = next(iter(clock_rows.values()))[3] if clock_rows else await db.scalar(lmid_q)
     # 6. Projects no longer in scope are removed; cursors older than a project's
     #    tombstone horizon restart that project from the beginning.
     removed = sorted((p for p in positions if p not in actor.project_ids), key=str)
@@ -381,6 +413,7 @@ async def pull(
     # 8. Answer. The last page also carries the device's last mutation id and the
     #    templates it should hold, and records the pull (`last_pull_at`: when the
     #    device was last up to date); the pages before it write nothing.
+    refs = await templates() if templates is not None and not has_more else []
     if not has_more:
         await _record_pull(db, actor, request)
     await db.commit()
@@ -393,5 +426,5 @@ async def pull(
         removed_projects=removed,
         reset_projects=reset,
         last_mutation_id=None if has_more else int(lmid or 0),
-        templates=await templates() if templates is not None and not has_more else [],
+        templates=refs,
     )

@@ -4,15 +4,16 @@ on both databases (on PostgreSQL it sends the rows as one JSON document)."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Text, cast, insert, select
 
 from server.inspections.models import Inspection, ItemResult
 from sync.bulk import among, insert_rows
 
 ITEMS: Any = ItemResult.__table__
+CHINA = timezone(timedelta(hours=8))
 
 #: Values a device may send, as the push's checks leave them, and the awkward ones.
 VALUES: list[Any] = [
@@ -52,7 +53,10 @@ def rows_for(insp: Inspection, user_id: uuid.UUID, tag: str) -> list[dict[str, A
                 "responsible": None,
                 "location": "客厅 living room",
                 "answered_by": user_id,
-                "answered_at": now - timedelta(days=400, microseconds=i),
+                # UTC and China time; a fraction or none (msgspec leaves a zero one out)
+                "answered_at": (now - timedelta(days=400, microseconds=i if i % 4 else now.microsecond)).astimezone(
+                    CHINA if i % 2 else UTC
+                ),
                 "version": 7,
                 "created_at": now,
                 "updated_at": now,
@@ -95,6 +99,10 @@ async def test_rows_written_at_once_read_back_as_executemany_writes_them(
         assert b.pop("id") != p.pop("id")
         assert b.pop("instance_id")[1:] == p.pop("instance_id")[1:]
         assert b == p
+    # Stored identically, as text: SQLite compares timestamps and UUIDs as their text.
+    as_text = select(ITEMS.c.id, *(cast(c, Text).label(c.name) for c in ITEMS.c if c.name not in ("id", "instance_id")))
+    stored = {r.id: r[1:] for r in await db.execute(as_text.where(ITEMS.c.inspection_id == insp.id))}
+    assert [stored[r["id"]] for r in bulk] == [stored[r["id"]] for r in plain]
     got = read(bulk)
     assert [g["value"] for g in got] == VALUES
     assert got[0]["answered_at"] == bulk[0]["answered_at"]  # microseconds and zone kept
