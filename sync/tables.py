@@ -12,7 +12,6 @@ from sqlalchemy import (
     Boolean,
     Column,
     ColumnElement,
-    DateTime,
     Index,
     Integer,
     MetaData,
@@ -21,6 +20,8 @@ from sqlalchemy import (
     Text,
     Uuid,
 )
+
+from sync.columns import UTCDateTime
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -51,9 +52,9 @@ devices = Table(
     Column("device_id", String(100), primary_key=True),
     Column("last_mutation_id", BigInteger, nullable=False, default=0),
     Column("protocol", Integer, nullable=False),
-    Column("last_push_at", DateTime(timezone=True)),
-    Column("last_pull_at", DateTime(timezone=True)),
-    Column("client_time", DateTime(timezone=True)),
+    Column("last_push_at", UTCDateTime()),
+    Column("last_pull_at", UTCDateTime()),
+    Column("client_time", UTCDateTime()),
 )
 
 #: What a mutation answered when it said more than "applied" (rejected, conflict),
@@ -68,8 +69,8 @@ results = Table(
     Column("result", JSON, nullable=False),
     Column("entity", String(40), nullable=False),
     Column("entity_id", Uuid, nullable=False),
-    Column("client_time", DateTime(timezone=True)),
-    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("client_time", UTCDateTime()),
+    Column("received_at", UTCDateTime(), nullable=False),
 )
 
 #: Hard deletions, and a record leaving an organisation's view.
@@ -83,7 +84,7 @@ tombstones = Table(
     Column("version", BigInteger, nullable=False, default=0),
     #: NULL: gone for everyone; else only for this organisation's users.
     Column("audience_org_id", Uuid),
-    Column("deleted_at", DateTime(timezone=True), nullable=False),
+    Column("deleted_at", UTCDateTime(), nullable=False),
     Index("ix_sync_tombstones_project_id_version", "project_id", "version"),
 )
 
@@ -105,12 +106,12 @@ conflicts = Table(
     Column("user_id", Uuid),
     Column("device_id", String(100)),
     Column("mutation_id", BigInteger),
-    Column("client_time", DateTime(timezone=True)),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("client_time", UTCDateTime()),
+    Column("created_at", UTCDateTime(), nullable=False),
     Column("status", String(16), nullable=False, default="open"),
     Column("resolution", JSON),
     Column("resolved_by", Uuid),
-    Column("resolved_at", DateTime(timezone=True)),
+    Column("resolved_at", UTCDateTime()),
     Column("note", Text),
     Column("flagged", Boolean, nullable=False, default=False),
     Index("ix_sync_conflicts_project_id_version", "project_id", "version"),

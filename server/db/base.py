@@ -7,15 +7,17 @@ that a device may also make, and UTC timestamps.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator, Uuid
-from sqlalchemy.engine import Dialect
+from sqlalchemy import JSON, MetaData, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from server.lib.clock import as_utc, utcnow
+from server.lib.clock import utcnow
 from server.lib.ids import new_id
+from sync.columns import UTCDateTime
+
+__all__ = ["NAMING_CONVENTION", "Base", "IdMixin", "TimestampMixin", "UTCDateTime"]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -24,30 +26,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Stores aware UTC datetimes; always returns aware UTC (SQLite forgets the zone)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(UTC)  # SQLite keeps no offset: store the UTC time
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        return None if value is None else as_utc(value)
-
-    def result_processor(self, dialect: Dialect, coltype: object) -> Any:
-        # Only SQLite forgets the zone; PostgreSQL (asyncpg) hands back aware UTC
-        # datetimes, which need no call per value (a feed reads hundreds of thousands).
-        if dialect.name != "sqlite":
-            return None
-        return super().result_processor(dialect, coltype)
 
 
 class Base(DeclarativeBase):
