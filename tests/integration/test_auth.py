@@ -168,3 +168,35 @@ async def test_two_racing_refreshes_do_not_both_rotate(client: Any, demo: dict[s
     codes = sorted([r1.status_code, r2.status_code])
     # Either both succeed through the lost-response grace path (one retired), or one is refused.
     assert codes in ([201, 201], [201, 401])
+
+
+async def test_the_callers_projects_follow_role_membership_and_company(
+    client: Any, db: Any, demo: dict[str, Any]
+) -> None:
+    """Read with the caller's identity on every request (one query): an admin sees
+    every project of its company and no other company's; anyone else the projects
+    it is a member of; a member of none, none."""
+    from sqlalchemy import delete
+
+    from server.accounts.models import ProjectMember
+    from server.places.models import Project
+    from tests.factories import other_company
+
+    other = await other_company(db, "other-pass-1")
+    second = Project(company_id=demo["project"].company_id, name="第二小区 Second Estate")
+    db.add(second)
+    engineer = demo["users"]["engineer"]
+    await db.commit()
+
+    async def projects(username: str, password: str) -> set[str]:
+        tokens = await login(client, username, password)
+        me = await client.get("/api/auth/me", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+        assert me.status_code == 200
+        return set(me.json()["project_ids"])
+
+    assert await projects("admin", demo["password"]) == {str(demo["project"].id), str(second.id)}
+    assert await projects("engineer", demo["password"]) == {str(demo["project"].id)}
+    assert await projects("other_engineer", "other-pass-1") == {str(other["project"].id)}
+    await db.execute(delete(ProjectMember).where(ProjectMember.user_id == engineer.id))
+    await db.commit()
+    assert await projects("engineer", demo["password"]) == set()
