@@ -51,5 +51,5 @@ class Synced:
 
     @declared_attr
     def version(cls) -> Mapped[int]:
-        # Indexed with project_id in the migrations: (project_id, version).
+        # Indexed in the migrations: (project_id, version, id), the feed's order.
         return mapped_column(BigInteger, default=0)

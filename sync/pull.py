@@ -29,6 +29,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    tuple_,
     union_all,
     update,
 )
@@ -98,10 +99,11 @@ def _after(table: Table, shape: str) -> ColumnElement[bool]:
     """Rows of the project strictly after the position, up to the clock bound."""
     col_v, col_id = table.c.version, table.c.id
     if shape == "after":
-        # `col_v >= v` is implied by the rest; said again so that the index on
-        # (project_id, version) starts at `v` instead of at 0 (else every page
-        # scans and filters all the rows already delivered: quadratic in the project).
-        cond = and_(col_v >= _V, or_(col_v > _V, and_(col_v == _V, col_id > _AFTER_ID)))
+        # A row-value comparison, which the index on (project_id, version, id)
+        # starts at: a page in the middle of one version (a transaction that wrote
+        # many rows) neither scans that version's rows already delivered nor sorts
+        # them (else paging through one version is quadratic in its size).
+        cond = tuple_(col_v, col_id) > tuple_(_V, _AFTER_ID)
     else:
         cond = col_v >= _V if shape == "from" else col_v > _V
     return and_(table.c.project_id == _P, cond, col_v <= _UPTO, col_v > 0)

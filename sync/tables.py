@@ -85,7 +85,7 @@ tombstones = Table(
     #: NULL: gone for everyone; else only for this organisation's users.
     Column("audience_org_id", Uuid),
     Column("deleted_at", UTCDateTime(), nullable=False),
-    Index("ix_sync_tombstones_project_id_version", "project_id", "version"),
+    Index("ix_sync_tombstones_project_id_version_id", "project_id", "version", "id"),
 )
 
 #: Every real conflict, with both values, who, which device, and when.
@@ -114,7 +114,7 @@ conflicts = Table(
     Column("resolved_at", UTCDateTime()),
     Column("note", Text),
     Column("flagged", Boolean, nullable=False, default=False),
-    Index("ix_sync_conflicts_project_id_version", "project_id", "version"),
+    Index("ix_sync_conflicts_project_id_version_id", "project_id", "version", "id"),
 )
 
 
