@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import functools
-from typing import cast
+from typing import Any, cast
 
-from litestar import Controller, post
+from litestar import Controller, Request, post
+from litestar.exceptions import SerializationException
 from litestar.params import JSONBody
 
 from server.accounts.deps import CurrentUser
@@ -16,13 +17,34 @@ from server.syncing.templates import template_refs
 from sync.protocol import PullRequest, PullResponse, PushRequest, PushResponse
 from sync.pull import pull
 from sync.push import push
+from sync.wellformed import loads_well_formed
+
+
+class PushRequestBody(Request[Any, Any, Any]):
+    """A push's request: JSON that msgspec refuses only for lone UTF-16 surrogates in
+    its text is read again with each one replaced by U+FFFD (`sync.wellformed`), so
+    that one broken character cannot stop a device's queue for good."""
+
+    async def json(self) -> Any:
+        try:
+            return await super().json()
+        except SerializationException:
+            value = loads_well_formed(await self.body())
+            if value is None:
+                raise
+            return value
 
 
 class SyncController(Controller):
     path = "/api/sync"
     tags = ["sync 同步"]  # noqa: RUF012
 
-    @post("/push", status_code=200, summary="Apply a device's mutations exactly once 上传变更")
+    @post(
+        "/push",
+        status_code=200,
+        summary="Apply a device's mutations exactly once 上传变更",
+        request_class=PushRequestBody,
+    )
     async def push(self, data: JSONBody[PushRequest], db: DB, principal: CurrentUser) -> PushResponse:
         db.sync_session.info[ACTOR_KEY] = principal  # every write of this push is audited
         return await push(db, registry(), principal, principal.device_id, data)

@@ -468,6 +468,56 @@ async def test_an_answer_with_a_nul_character_is_rejected_and_the_queue_goes_on(
     assert (await db.get(ItemResult, good)).value == 3
 
 
+async def test_half_an_emoji_in_a_note_arrives_as_a_replacement_character_and_the_queue_goes_on(
+    client: Any, db: Any, setup: dict[str, Any]
+) -> None:
+    """A tablet cut a note in the middle of an emoji: JSON.stringify writes the lone
+    half as an escape that msgspec refuses, and every retry of the push was refused
+    with it. Now the half becomes U+FFFD (as the browser's toWellFormed() would make
+    it) and the answer — a defect — arrives; broken JSON is still refused."""
+    import json
+
+    from tests.factories import auth_headers
+
+    headers = {**await auth_headers(client, "engineer", setup["pw"], "pad-emoji"), "Content-Type": "application/json"}
+    insp = uuid.uuid4()
+    rid = item_result_id(insp, "main", "", "door")
+    address = {"inspection_id": str(insp), "section_key": "main", "instance_id": "", "item_key": "door"}
+    mutations = [
+        {
+            "id": 1,
+            "op": "put",
+            "entity": "inspection",
+            "key": str(insp),
+            "fields": {
+                "kind": "unit_inspection",
+                "template_version_id": str(setup["tv"]),
+                "target_type": "unit",
+                "target_id": str(setup["unit"].id),
+                "status": "in_progress",
+            },
+        },
+        {
+            "id": 2,
+            "op": "put",
+            "entity": "item_result",
+            "key": str(rid),
+            "fields": {**address, "value": "fail", "note": "门框开裂 \ud83d"},  # half of 😀 (U+1F600)
+        },
+    ]
+    body = json.dumps({"protocol": 2, "device_id": "pad-emoji", "mutations": mutations}).encode()
+    assert b"\\ud83d" in body  # the escape as JavaScript writes it
+    for _ in range(2):  # and a retry of the same body: the same answer
+        resp = await client.post("/api/sync/push", content=body, headers=headers)
+        assert resp.status_code == 200, resp.text
+        assert [r["status"] for r in resp.json()["results"]] == ["applied", "applied"]
+    await db.rollback()
+    row = await db.get(ItemResult, rid)
+    assert (row.value, row.note) == ("fail", "门框开裂 \ufffd")
+    broken = await client.post("/api/sync/push", content=body[:-1], headers=headers)
+    assert broken.status_code == 400
+
+
 async def test_after_a_server_restore_the_device_resends_what_the_server_lost(
     client: Any, db: Any, setup: dict[str, Any]
 ) -> None:
