@@ -7,7 +7,7 @@ accepts the current protocol version and the one before it.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -23,6 +23,14 @@ Op = Literal["put", "delete", "submit", "resolve"]
 Status = Literal["applied", "conflict", "rejected"]
 
 
+def _device_clock(value: datetime | None) -> datetime | None:
+    """A device's clock as it reported it. One without an offset is taken as UTC:
+    the time is only stored, and refusing it would refuse the whole push — the
+    device's queue would never move. (Times a device writes into records must name
+    their offset; those are checked, and refused, mutation by mutation.)"""
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
 class Mutation(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """One change made on a device.
 
@@ -33,7 +41,8 @@ class Mutation(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     - ``base``: the values of those fields as the device last saw them from the
       server (absent for a field the device created). Protocol 1 clients send no
       ``base``; the server then treats the device as up to date.
-    - ``client_time``: the device's clock — stored, never used for ordering.
+    - ``client_time``: the device's clock — stored, never used for ordering (one
+      without an offset is taken as UTC, `_device_clock`).
     """
 
     id: MutationId
@@ -44,12 +53,18 @@ class Mutation(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     base: dict[str, Any] | None = None
     client_time: datetime | None = None
 
+    def __post_init__(self) -> None:
+        self.client_time = _device_clock(self.client_time)
+
 
 class PushRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     protocol: int
     device_id: DeviceId
     mutations: Annotated[list[Mutation], msgspec.Meta(max_length=1000)]
     client_time: datetime | None = None
+
+    def __post_init__(self) -> None:
+        self.client_time = _device_clock(self.client_time)
 
 
 class MutationResult(msgspec.Struct, omit_defaults=True, kw_only=True):

@@ -25,7 +25,6 @@ from sqlalchemy import (
     bindparam,
     cast,
     exists,
-    insert,
     literal,
     or_,
     select,
@@ -34,7 +33,6 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import CursorResult, Dialect
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sync import cursor as cursors
@@ -42,7 +40,7 @@ from sync.cursor import DONE_RANK, START, Position
 from sync.errors import BadBatch
 from sync.feed_text import as_feed_text, uuid_text
 from sync.protocol import PROTOCOL_VERSION, PullPage, PullRequest, TemplateRef
-from sync.push import check_protocol
+from sync.push import check_protocol, register_device
 from sync.registry import Actor, EntitySpec, Registry
 from sync.tables import clocks, device_key, devices, tombstones
 
@@ -288,27 +286,14 @@ def _probes(feeds: tuple[_Feed, ...], shapes: tuple[str, ...], tombstone_shape: 
 
 
 async def _record_pull(db: AsyncSession, actor: Actor, request: PullRequest) -> None:
-    """When the device was last up to date; a device that has only pulled so far
-    is registered here (a push registers it otherwise, `sync.push.lock_device`)."""
+    """When the device was last up to date; a device that has only pulled so far is
+    registered here (a push registers it otherwise)."""
     now = datetime.now(UTC)
     done = await db.execute(
         update(devices).where(device_key(actor.user_id, request.device_id)).values(last_pull_at=now)
     )
-    if done.rowcount:  # type: ignore[attr-defined]
-        return
-    try:
-        async with db.begin_nested():
-            await db.execute(
-                insert(devices).values(
-                    user_id=actor.user_id,
-                    device_id=request.device_id,
-                    last_mutation_id=0,
-                    protocol=request.protocol,
-                    last_pull_at=now,
-                )
-            )
-    except IntegrityError:
-        pass  # a push of this device registered it meanwhile; the next pull records its time
+    if not done.rowcount:  # type: ignore[attr-defined]
+        await register_device(db, actor, request.device_id, request.protocol, last_pull_at=now)
 
 
 async def pull(
@@ -336,13 +321,11 @@ async def pull(
     #    and this pull reads nothing newer than them.
     scope = sorted(actor.project_ids, key=str)
     lmid_q = select(devices.c.last_mutation_id).where(device_key(actor.user_id, request.device_id))
-    clock_read = await db.execute(
-        select(clocks.c.project_id, clocks.c.version, clocks.c.horizon, lmid_q.scalar_subquery()).where(
-            clocks.c.project_id.in_(scope)
-        )
-    )
+    lmid_col = lmid_q.scalar_subquery().label("lmid")
+    clock_read = await db.execute(select(clocks, lmid_col).where(clocks.c.project_id.in_(scope)))
     clock_rows = {r.project_id: r for r in clock_read.all()}
-    lmid = next(iter(clock_rows.values()))[3] if clock_rows else await db.scalar(lmid_q)
+    # (no clock row in scope: no row to carry it, so read on its own)
+    lmid = next(iter(clock_rows.values())).lmid if clock_rows else await db.scalar(lmid_q)
     # 6. Projects no longer in scope are removed; cursors older than a project's
     #    tombstone horizon restart that project from the beginning.
     removed = sorted((p for p in positions if p not in actor.project_ids), key=str)

@@ -34,16 +34,24 @@ from sync.registry import Actor, ApplyContext, EntitySpec, Registry
 from sync.tables import device_key, devices, results
 
 
-def _device_clock(value: datetime | None) -> datetime | None:
-    """A device's clock as it reported it (`client_time`: stored, never used for
-    ordering). One without an offset is taken as UTC: refusing it would refuse the
-    whole push, and the device's queue would never move."""
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
-
-
 def check_protocol(version: int) -> None:
     if not MIN_PROTOCOL_VERSION <= version <= PROTOCOL_VERSION:
         raise UnsupportedProtocol(version, (MIN_PROTOCOL_VERSION, PROTOCOL_VERSION))
+
+
+async def register_device(db: AsyncSession, actor: Actor, device_id: str, protocol: int, **values: Any) -> None:
+    """Add the device's row (`sync_devices`, with `values`) unless another request of
+    this device has just added it; a device is registered by its first push or by
+    the last page of its first pull."""
+    try:
+        async with db.begin_nested():
+            await db.execute(
+                insert(devices).values(
+                    user_id=actor.user_id, device_id=device_id, last_mutation_id=0, protocol=protocol, **values
+                )
+            )
+    except IntegrityError:
+        pass  # another request of this device registered it first
 
 
 async def lock_device(db: AsyncSession, actor: Actor, device_id: str, protocol: int) -> int:
@@ -51,15 +59,7 @@ async def lock_device(db: AsyncSession, actor: Actor, device_id: str, protocol: 
     key = device_key(actor.user_id, device_id)
     row = (await db.execute(select(devices.c.last_mutation_id).where(key).with_for_update())).first()
     if row is None:
-        try:
-            async with db.begin_nested():
-                await db.execute(
-                    insert(devices).values(
-                        user_id=actor.user_id, device_id=device_id, last_mutation_id=0, protocol=protocol
-                    )
-                )
-        except IntegrityError:
-            pass  # another request of this device registered it first
+        await register_device(db, actor, device_id, protocol)
         row = (await db.execute(select(devices.c.last_mutation_id).where(key).with_for_update())).first()
         assert row is not None
     return int(row[0])
@@ -119,7 +119,7 @@ async def _push(
             actor=actor,
             device_id=request.device_id,
             mutation_id=mutation.id,
-            client_time=_device_clock(mutation.client_time),
+            client_time=mutation.client_time,
             now=now,
             cache=cache,
         )
@@ -141,7 +141,7 @@ async def _push(
                     "result": msgspec.to_builtins(result),
                     "entity": mutation.entity,
                     "entity_id": mutation.key,
-                    "client_time": _device_clock(mutation.client_time),
+                    "client_time": mutation.client_time,
                     "received_at": now,
                 }
             )
@@ -153,12 +153,7 @@ async def _push(
     await db.execute(
         update(devices)
         .where(device_key(actor.user_id, request.device_id))
-        .values(
-            last_mutation_id=last,
-            protocol=request.protocol,
-            last_push_at=now,
-            client_time=_device_clock(request.client_time),
-        )
+        .values(last_mutation_id=last, protocol=request.protocol, last_push_at=now, client_time=request.client_time)
     )
     # 9. Commit: the stamping hook bumps each touched project's clock and stamps rows.
     await db.commit()

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Row, Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -150,11 +150,11 @@ async def latest_versions(db: AsyncSession, company_id: uuid.UUID | None = None)
     return list((await db.scalars(_latest(company_id, TemplateVersion))).all())
 
 
-async def latest_refs(db: AsyncSession, company_id: uuid.UUID | None) -> list[tuple[uuid.UUID, str, str]]:
-    """(id, key, content_hash) of the newest version of each template this company
-    may use: what a device compares with what it holds, without the bodies."""
-    cols = (TemplateVersion.id, TemplateVersion.key, TemplateVersion.content_hash)
-    return [(r[0], r[1], r[2]) for r in (await db.execute(_latest(company_id, *cols))).all()]
+async def latest_refs(db: AsyncSession, company_id: uuid.UUID | None) -> Sequence[Row[uuid.UUID, str, str]]:
+    """Rows of (id, key, content_hash) of the newest version of each template this
+    company may use: what a device compares with what it holds, without the bodies."""
+    stmt = _latest(company_id, TemplateVersion.id, TemplateVersion.key, TemplateVersion.content_hash)
+    return (await db.execute(stmt)).all()
 
 
 # --- reading -----------------------------------------------------------------------------------
