@@ -285,6 +285,16 @@ def _probes(feeds: tuple[_Feed, ...], shapes: tuple[str, ...], tombstone_shape: 
     )
 
 
+#: Steps 4–5's statements, built once: the device's last applied mutation id, and
+#: the clocks of the projects in `scope` with it on every row.
+_LMID = select(devices.c.last_mutation_id).where(
+    device_key(bindparam("user_id", type_=Uuid), bindparam("device_id", type_=Text))
+)
+_CLOCKS_AND_LMID = select(clocks, _LMID.scalar_subquery().label("lmid")).where(
+    clocks.c.project_id.in_(bindparam("scope", type_=Uuid, expanding=True))
+)
+
+
 async def _record_pull(db: AsyncSession, actor: Actor, request: PullRequest) -> None:
     """When the device was last up to date; a device that has only pulled so far is
     registered here (a push registers it otherwise)."""
@@ -320,12 +330,11 @@ async def pull(
     #    every mutation counted here has its effects at or below the clocks read,
     #    and this pull reads nothing newer than them.
     scope = sorted(actor.project_ids, key=str)
-    lmid_q = select(devices.c.last_mutation_id).where(device_key(actor.user_id, request.device_id))
-    lmid_col = lmid_q.scalar_subquery().label("lmid")
-    clock_read = await db.execute(select(clocks, lmid_col).where(clocks.c.project_id.in_(scope)))
+    device = {"user_id": actor.user_id, "device_id": request.device_id}
+    clock_read = await db.execute(_CLOCKS_AND_LMID, {**device, "scope": scope})
     clock_rows = {r.project_id: r for r in clock_read.all()}
     # (no clock row in scope: no row to carry it, so read on its own)
-    lmid = next(iter(clock_rows.values())).lmid if clock_rows else await db.scalar(lmid_q)
+    lmid = next(iter(clock_rows.values())).lmid if clock_rows else await db.scalar(_LMID, device)
     # 6. Projects no longer in scope are removed; cursors older than a project's
     #    tombstone horizon restart that project from the beginning.
     removed = sorted((p for p in positions if p not in actor.project_ids), key=str)

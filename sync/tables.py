@@ -5,10 +5,12 @@ tombstones and conflicts. Created by the Alembic migration 0002_sync."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    BindParameter,
     Boolean,
     Column,
     ColumnElement,
@@ -118,6 +120,6 @@ conflicts = Table(
 )
 
 
-def device_key(user_id: uuid.UUID, device_id: str) -> ColumnElement[bool]:
-    """The row of one user's device in `devices`."""
+def device_key(user_id: uuid.UUID | BindParameter[Any], device_id: str | BindParameter[str]) -> ColumnElement[bool]:
+    """The row of one user's device in `devices` (values, or bound parameters for a statement built once)."""
     return (devices.c.user_id == user_id) & (devices.c.device_id == device_id)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import Uuid, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import (
@@ -157,6 +158,45 @@ async def revoke(db: AsyncSession, actor: Principal, *, user_id: uuid.UUID, devi
     return count
 
 
+def _principal_query() -> Any:
+    """The caller's columns and, one row each, the projects it sees — all of its
+    company's for an admin, else those it is a member of (none: one row, NULL) —
+    for the user `:user_id` and its device session `:session_id`. Core columns and
+    bound parameters: built once, so a request pays neither for building it nor for
+    the ORM's compiling of entity columns (~0.5 ms a request here)."""
+    user, org, session = User.__table__, Organisation.__table__, DeviceSession.__table__
+    project, member = Project.__table__, ProjectMember.__table__
+    user_id, session_id = bindparam("user_id", type_=Uuid), bindparam("session_id", type_=Uuid)
+    company = func.coalesce(org.c.company_id, org.c.id)
+    sees = or_(
+        user.c.role == Role.admin.value,
+        exists().where(member.c.project_id == project.c.id, member.c.user_id == user.c.id),
+    )
+    joined = (
+        user.join(org, org.c.id == user.c.org_id)
+        .join(session, session.c.id == session_id)
+        .outerjoin(project, and_(project.c.company_id == company, sees))
+    )
+    return (
+        select(
+            user.c.username,
+            user.c.role,
+            user.c.is_active,
+            org.c.id,
+            org.c.kind,
+            company,
+            session.c.device_id,
+            session.c.revoked_at,
+            project.c.id,
+        )
+        .select_from(joined)
+        .where(user.c.id == user_id, session.c.user_id == user_id)
+    )
+
+
+_PRINCIPAL = _principal_query()
+
+
 async def principal_from_token(db: AsyncSession, settings: Settings, token: str) -> Principal:
     claims = decode_access_token(settings.secret_key, token)
     try:
@@ -164,30 +204,8 @@ async def principal_from_token(db: AsyncSession, settings: Settings, token: str)
         session_id = uuid.UUID(claims["sid"])
     except (KeyError, ValueError) as exc:
         raise Unauthorized("invalid access token") from exc
-    # Every request comes through here, so one query: the columns it needs (not three
-    # ORM objects) and, one row each, the projects the caller sees — all of its
-    # company's for an admin, else those it is a member of (none: one row, NULL).
-    company = func.coalesce(Organisation.company_id, Organisation.id)
-    member = exists().where(ProjectMember.project_id == Project.id, ProjectMember.user_id == User.id)
-    rows = (
-        await db.execute(
-            select(
-                User.username,
-                User.role,
-                User.is_active,
-                Organisation.id,
-                Organisation.kind,
-                company,
-                DeviceSession.device_id,
-                DeviceSession.revoked_at,
-                Project.id,
-            )
-            .join(Organisation, Organisation.id == User.org_id)
-            .join(DeviceSession, DeviceSession.id == session_id)
-            .outerjoin(Project, and_(Project.company_id == company, or_(User.role == Role.admin.value, member)))
-            .where(User.id == user_id, DeviceSession.user_id == user_id)
-        )
-    ).all()
+    # Every request comes through here, so one query (`_principal_query`).
+    rows = (await db.execute(_PRINCIPAL, {"user_id": user_id, "session_id": session_id})).all()
     if not rows:
         raise Unauthorized("invalid access token")
     username, role, is_active, org_id, org_kind, company_id, device_id, revoked_at, _ = rows[0]
