@@ -115,7 +115,7 @@ class SyncClient:
         """Create or change fields; `base` is what this device believes the server holds."""
         current = self.view(entity, key)
         base = {f: current[f] for f in fields if current is not None and f in current}
-        return self._enqueue("put", entity, key, fields, base if self.protocol >= 2 else None)
+        return self._enqueue("put", entity, key, fields, base)
 
     def delete(self, entity: str, key: uuid.UUID | str) -> Mutation:
         return self._enqueue("delete", entity, key)
@@ -207,14 +207,14 @@ class SyncClient:
             page = await self._post("/api/sync/pull", req, PullResponse)
             for p in [*page.removed_projects, *page.reset_projects]:
                 self._drop_project(str(p))
-            for ch in page.changes:
+            for ch in page.all_changes():  # (protocol 3's runs as protocol 2's changes)
                 table = self.replica.setdefault(ch.entity, {})
                 if ch.deleted:
-                    table.pop(str(ch.id), None)
-                    self.project_of.pop((ch.entity, str(ch.id)), None)
+                    table.pop(ch.id, None)
+                    self.project_of.pop((ch.entity, ch.id), None)
                 else:
-                    table[str(ch.id)] = msgspec.to_builtins(ch.data or {})
-                    self.project_of[(ch.entity, str(ch.id))] = str(ch.project_id)
+                    table[ch.id] = msgspec.to_builtins(ch.data or {})
+                    self.project_of[(ch.entity, ch.id)] = ch.project_id
                 applied += 1
             self.cursor = page.cursor
             self.projects = [str(p) for p in page.projects]

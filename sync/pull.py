@@ -39,7 +39,7 @@ from sync import cursor as cursors
 from sync.cursor import DONE_RANK, START, Position
 from sync.errors import BadBatch
 from sync.feed_text import as_feed_text, uuid_text
-from sync.protocol import PROTOCOL_VERSION, PullPage, PullRequest, TemplateRef
+from sync.protocol import RUNS_PROTOCOL, PullPage, PullRequest, PullRunsPage, RunPage, TemplateRef
 from sync.push import check_protocol, register_device
 from sync.registry import Actor, EntitySpec, Registry
 from sync.tables import clocks, device_key, devices, tombstones
@@ -52,8 +52,28 @@ GUESS_BYTES = 1024
 TOMBSTONE_RANK = DONE_RANK - 1
 
 
-#: A change on the feed: its place in (version, rank, id) order, and its JSON.
-_Item = tuple[tuple[int, int, str], bytes]
+@dataclass(frozen=True)
+class _Group:
+    """The run a change belongs in (protocol 3, `sync.protocol.Run`): its entity,
+    and the columns of its rows (records) or none (deletions). One object per
+    entity and kind (`_group`), so a pull tells a new run by identity."""
+
+    entity: str
+    columns: tuple[str, ...]
+
+    @property
+    def deleted(self) -> bool:
+        return not self.columns
+
+
+@functools.cache
+def _group(entity: str, columns: tuple[str, ...] = ()) -> _Group:
+    return _Group(entity, tuple(map(str, columns)))  # (column names may be str subclasses)
+
+
+#: A change on the feed: its place in (version, rank, id) order, its run, and its
+#: JSON (protocol 2: a `Change`; protocol 3: a row of its run).
+_Item = tuple[tuple[int, int, str], _Group, bytes]
 _encode = msgspec.json.Encoder().encode
 
 
@@ -121,7 +141,7 @@ class _Out(msgspec.Struct, omit_defaults=True, kw_only=True):
 
 @functools.cache
 def _feed_query(table: Table, names: tuple[str, ...]) -> tuple[Any, tuple[int, ...], type[msgspec.Struct]]:
-    """For one table and one set of columns, built once: SELECT version, id, <the
+    """For one table and one set of columns, built once: SELECT id, version, <the
     data columns>, each read as the text its JSON holds where the database can
     write it (`sync.feed_text`: UUIDs, timestamps, dates, decimals — no Python
     object made per value only to be encoded back) and JSON columns as their text,
@@ -140,7 +160,7 @@ def _feed_query(table: Table, names: tuple[str, ...]) -> tuple[Any, tuple[int, .
             text = as_feed_text(col)
             cols.append(col if text is None else text.label(name))
     row_struct = msgspec.defstruct(f"{table.name}_row", [(str(n), Any) for n in names])
-    return select(table.c.version, uuid_text(table.c.id), *cols), tuple(raw), row_struct
+    return select(uuid_text(table.c.id), table.c.version, *cols), tuple(raw), row_struct
 
 
 @dataclass(frozen=True)
@@ -219,7 +239,7 @@ async def _rows(db: AsyncSession, stmt: Any, params: dict[str, Any]) -> Sequence
 
 
 async def _read_entity(
-    db: AsyncSession, feed: _Feed, project_id: uuid.UUID, pos: Position, upto: int, limit: int
+    db: AsyncSession, feed: _Feed, project_id: uuid.UUID, runs: bool, pos: Position, upto: int, limit: int
 ) -> list[_Item]:
     stmt = _statement(_read_query, [feed], feed, _shape(feed.spec.rank, pos))
     if stmt is None:
@@ -228,31 +248,50 @@ async def _read_entity(
     _select, raw, row_struct = _feed_query(spec.table, names)
     deleted_at = names.index("deleted") if "deleted" in names else None
     entity, rank = spec.name, spec.rank
+    live, gone = _group(entity, ("id", "version", *names)), _group(entity)
+    rows = await _rows(db, stmt, _params(project_id, pos, upto, limit))
     items: list[_Item] = []
-    for version, rid, *values in await _rows(db, stmt, _params(project_id, pos, upto, limit)):
+    if runs:  # protocol 3: each record as the row [id, version, *values]
+        raw_at = [i + 2 for i in raw]
+        gone_at = None if deleted_at is None else deleted_at + 2
+        for record in rows:
+            row = list(record)
+            rid, version = row[0], row[1]
+            if gone_at is not None and row[gone_at]:
+                items.append(((version, rank, rid), gone, _encode((rid, version))))
+                continue
+            for i in raw_at:
+                if row[i] is not None:
+                    row[i] = msgspec.Raw(row[i])
+            items.append(((version, rank, rid), live, _encode(row)))
+        return items
+    for rid, version, *values in rows:  # protocol 2: each record as a `Change`
         for i in raw:
             if values[i] is not None:
                 values[i] = msgspec.Raw(values[i])
         if deleted_at is not None and values[deleted_at]:
             out = _Out(entity=entity, id=rid, project_id=project_id, version=version, deleted=True)
+            items.append(((version, rank, rid), gone, _encode(out)))
         else:
             out = _Out(entity=entity, id=rid, project_id=project_id, version=version, data=row_struct(*values))
-        items.append(((version, rank, rid), _encode(out)))
+            items.append(((version, rank, rid), live, _encode(out)))
     return items
 
 
 async def _read_tombstones(
-    db: AsyncSession, actor: Actor, project_id: uuid.UUID, pos: Position, upto: int, limit: int
+    db: AsyncSession, actor: Actor, project_id: uuid.UUID, runs: bool, pos: Position, upto: int, limit: int
 ) -> list[_Item]:
     stmt = _tombstone_query(_shape(TOMBSTONE_RANK, pos))
+    params = {**_params(project_id, pos, upto, limit), "org": actor.org_id}
     return [
         (
             (version, TOMBSTONE_RANK, str(tid)),
-            _encode(_Out(entity=entity, id=entity_id, project_id=project_id, version=version, deleted=True)),
+            _group(entity),
+            _encode((entity_id, version))
+            if runs
+            else _encode(_Out(entity=entity, id=entity_id, project_id=project_id, version=version, deleted=True)),
         )
-        for version, tid, entity, entity_id in (
-            await db.execute(stmt, {**_params(project_id, pos, upto, limit), "org": actor.org_id})
-        ).all()
+        for version, tid, entity, entity_id in (await db.execute(stmt, params)).all()
     ]
 
 
@@ -314,9 +353,10 @@ async def pull(
     request: PullRequest,
     *,
     templates: Callable[[], Awaitable[list[TemplateRef]]] | None = None,
-) -> PullPage:
-    """One page of the feed. `templates` gives the template versions the device
-    should hold; it is called for the last page only."""
+) -> PullPage | PullRunsPage:
+    """One page of the feed, written in the request's protocol (3: runs, 2:
+    changes). `templates` gives the template versions the device should hold; it
+    is called for the last page only."""
     # 1. Protocol version: the current one or the one before, else 426.
     check_protocol(request.protocol)
     # 2. The device named is the device the access token was issued to.
@@ -350,8 +390,11 @@ async def pull(
         del positions[p]
     # 7. Fill the page project by project, merging every visible table in
     #    (version, rank, id) order, until max_bytes.
+    runs = request.protocol >= RUNS_PROTOCOL
     feeds = [_Feed.of(spec, actor) for spec in registry.all()]
-    changes: list[msgspec.Raw] = []
+    changes: list[bytes] = []
+    # Where each run (protocol 3) starts: its first change's index, project, group.
+    starts: list[tuple[int, uuid.UUID, _Group]] = []
     size = 0
     has_more = False
     for p in scope:
@@ -359,8 +402,9 @@ async def pull(
         pos = positions[p]
         if pos[0] >= upto and pos[1] == DONE_RANK:
             continue
-        readers = [functools.partial(_read_entity, db, feed, p) for feed in feeds]
-        readers.append(functools.partial(_read_tombstones, db, actor, p))
+        group: _Group | None = None  # the run being filled; a project starts its own
+        readers = [functools.partial(_read_entity, db, feed, p, runs) for feed in feeds]
+        readers.append(functools.partial(_read_tombstones, db, actor, p, runs))
         # A stream read to its end (a short batch) is not read again for this page:
         # its rows not yet taken are kept for the next round. Tables with nothing
         # after the position are found with one query and not read at all.
@@ -384,14 +428,20 @@ async def pull(
             # compares the JSON; each stream is sorted already.
             merged = heapq.merge(*streams)
             took = 0
-            for key, encoded in merged:
+            for key, item_group, encoded in merged:
                 if limit_key is not None and key > limit_key:
                     break
-                if changes and size + len(encoded) + 1 > request.max_bytes:
+                grows = len(encoded) + 1
+                if item_group is not group and runs:
+                    grows += _run_header_size(item_group)
+                if changes and size + grows > request.max_bytes:
                     has_more = True
                     break
-                changes.append(msgspec.Raw(encoded))
-                size += len(encoded) + 1
+                if item_group is not group:
+                    group = item_group
+                    starts.append((len(changes), p, group))
+                changes.append(encoded)
+                size += grows
                 pos = key
                 took += 1
             positions[p] = pos
@@ -411,14 +461,39 @@ async def pull(
     if not has_more:
         await _record_pull(db, actor, request)
     await db.commit()
-    return PullPage(
-        protocol=PROTOCOL_VERSION,
-        cursor=cursors.encode(positions),
-        has_more=has_more,
-        changes=changes,
-        projects=scope,
-        removed_projects=removed,
-        reset_projects=reset,
-        last_mutation_id=None if has_more else int(lmid or 0),
-        templates=refs,
-    )
+    answer: dict[str, Any] = {
+        "protocol": request.protocol,
+        "cursor": cursors.encode(positions),
+        "has_more": has_more,
+        "projects": scope,
+        "removed_projects": removed,
+        "reset_projects": reset,
+        "last_mutation_id": None if has_more else int(lmid or 0),
+        "templates": refs,
+    }
+    if runs:
+        return PullRunsPage(runs=_runs(changes, starts), **answer)
+    return PullPage(changes=[msgspec.Raw(c) for c in changes], **answer)
+
+
+@functools.cache
+def _run_header_size(group: _Group) -> int:
+    """The bytes a run adds to a page besides its rows (protocol 3)."""
+    empty = msgspec.Raw(b"[]")
+    run = RunPage(entity=group.entity, project_id=str(uuid.UUID(int=0)), columns=group.columns)
+    run.deleted, run.rows = (empty, None) if group.deleted else (None, empty)
+    return len(_encode(run)) + 1
+
+
+def _runs(changes: list[bytes], starts: list[tuple[int, uuid.UUID, _Group]]) -> list[RunPage]:
+    """The page's changes cut into runs where `starts` says: each run's rows (or
+    deletions) joined into one JSON array."""
+    out: list[RunPage] = []
+    ends = [start for start, _, _ in starts[1:]] + [len(changes)] if starts else []
+    for (start, project, group), end in zip(starts, ends, strict=True):
+        body = msgspec.Raw(b"[" + b",".join(changes[start:end]) + b"]")
+        if group.deleted:
+            out.append(RunPage(entity=group.entity, project_id=str(project), deleted=body))
+        else:
+            out.append(RunPage(entity=group.entity, project_id=str(project), columns=group.columns, rows=body))
+    return out

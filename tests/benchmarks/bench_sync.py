@@ -221,7 +221,8 @@ async def first_pull(dev: SyncClient) -> dict[str, int]:
     while True:
         req = PullRequest(protocol=dev.protocol, device_id=dev.device_id, cursor=cursor)
         resp = await dev._post("/api/sync/pull", req, PullResponse)
-        changes += len(resp.changes)
+        changes += resp.count()
+        items += sum(len(r.rows) for r in resp.runs if r.entity == "item_result")
         items += sum(1 for c in resp.changes if c.entity == "item_result")
         pages += 1
         cursor = resp.cursor

@@ -4,6 +4,7 @@ reach devices, old cursors reset, external parties see only their own work."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -55,6 +56,66 @@ async def test_first_pull_brings_the_whole_project_in_bounded_pages(
     # Nothing new: an empty page.
     status, body = await call(dev, "/api/sync/pull", {"protocol": 2, "device_id": "pad-a", "cursor": cursor})
     assert body["changes"] == [] and body["has_more"] is False
+
+
+async def _all_pages(dev: Any, protocol: int, max_bytes: int) -> list[dict[str, Any]]:
+    pages, cursor = [], None
+    while True:
+        body = {"protocol": protocol, "device_id": dev.device_id, "cursor": cursor, "max_bytes": max_bytes}
+        status, page = await call(dev, "/api/sync/pull", body)
+        assert status == 200 and page["protocol"] == protocol
+        pages.append(page)
+        cursor = page["cursor"]
+        if not page["has_more"]:
+            return pages
+
+
+def _as_changes(run: dict[str, Any]) -> list[dict[str, Any]]:
+    """A protocol 3 run as the protocol 2 changes it stands for."""
+    head = {"entity": run["entity"], "project_id": run["project_id"]}
+    if "deleted" in run:
+        return [{**head, "id": i, "version": v, "deleted": True} for i, v in run["deleted"]]
+    names = run["columns"][2:]
+    return [{**head, "id": r[0], "version": r[1], "data": dict(zip(names, r[2:], strict=True))} for r in run["rows"]]
+
+
+async def test_protocol_3_pages_hold_protocol_2_changes_as_runs_in_fewer_bytes(
+    client: Any, db: Any, setup: dict[str, Any]
+) -> None:
+    a = await device(client, "engineer", setup["pw"], "pad-a")
+    insp = new_inspection(a, setup["tv"], setup["unit"].id)
+    fill_passing(a, insp)
+    answer(a, insp, "door", value="fail", note="门框松动 loose frame")
+    gone = new_inspection(a, setup["tv"], setup["unit"].id)
+    await a.push()
+    a.delete("inspection", gone)  # a soft delete: the row stays, marked deleted
+    await a.push()
+    headers = await auth_headers(client, "admin", setup["pw"], "desk")  # a hard delete: a tombstone
+    victim = (await db.scalars(select(Unit.id).where(Unit.id != setup["unit"].id).limit(1))).one()
+    await db.rollback()
+    assert (await client.delete(f"/api/units/{victim}", headers=headers)).status_code == 204
+
+    old = await _all_pages(a, 2, 16_384)
+    new = await _all_pages(a, 3, 16_384)
+    # The same changes, in the same order.
+    changes = [c for page in old for c in page["changes"]]
+    runs = [run for page in new for run in page["runs"]]
+    assert [c for run in runs for c in _as_changes(run)] == changes
+    assert all("changes" not in page for page in new)
+    deleted = {(c["entity"], c["id"]) for c in changes if c.get("deleted")}
+    assert {("inspection", str(gone)), ("unit", str(victim))} <= deleted
+    # Runs are maximal: neighbours in a page differ in entity, project or kind.
+    for page in new:
+        kinds = [(r["entity"], r["project_id"], "deleted" in r) for r in page["runs"]]
+        assert all(x != y for x, y in itertools.pairwise(kinds))
+        assert all(r["columns"][:2] == ["id", "version"] for r in page["runs"] if "rows" in r)
+    # Bounded by max_bytes with the runs' own keys counted, and about half the bytes.
+    sizes = [len(msgspec.json.encode(page["runs"])) for page in new]
+    assert max(sizes) <= 16_384
+    assert sum(sizes) < 0.7 * sum(len(msgspec.json.encode(page["changes"])) for page in old)
+    assert len(new) < len(old)
+    # The last page carries the same last mutation id and templates.
+    assert (new[-1]["last_mutation_id"], new[-1]["templates"]) == (old[-1]["last_mutation_id"], old[-1]["templates"])
 
 
 async def test_personal_data_only_to_roles_that_need_it(client: Any, setup: dict[str, Any]) -> None:

@@ -227,12 +227,23 @@ async def test_unsupported_protocol_is_426_and_applies_nothing(client: Any, db: 
     }
     status, data = await call(a, "/api/sync/push", body)
     assert status == 426
-    assert data["supported"] == {"min": 1, "max": 2}
+    assert data["supported"] == {"min": 2, "max": 3}
+    # Protocol 1 is now too old, for pull as for push.
+    status, data = await call(a, "/api/sync/push", {**body, "protocol": 1})
+    assert status == 426
+    status, data = await call(a, "/api/sync/pull", {"protocol": 1, "device_id": "pad-a"})
+    assert status == 426
     assert await count(db, select(func.count()).select_from(Inspection)) == 0
-    # The previous protocol is still accepted.
-    old = await device(client, "engineer", setup["pw"], "pad-old", protocol=1)
+    # The previous protocol is still accepted: a device on protocol 2 pushes, and
+    # pulls pages of changes (not runs) that give it the same copy as protocol 3's.
+    old = await device(client, "engineer", setup["pw"], "pad-old", protocol=2)
     new_inspection(old, setup["tv"], setup["unit"].id)
     assert (await old.push())[0].status == "applied"
+    status, page = await call(old, "/api/sync/pull", {"protocol": 2, "device_id": "pad-old"})
+    assert status == 200 and page["protocol"] == 2 and page["changes"] and "runs" not in page
+    await old.pull()
+    await a.pull()
+    assert old.replica == a.replica and old.replica["inspection"]
 
 
 async def test_device_id_must_match_token(client: Any, setup: dict[str, Any]) -> None:
