@@ -256,10 +256,9 @@ async def _create_rows(
     as `_create` checks it, then all rows are written with one INSERT per set of
     columns (`spec.row_values`, `sync.bulk.insert_rows`) instead of one ORM object
     each, already stamped: each project's version is claimed (its clock bumped and
-    locked to the commit, `stamping.claim`) just before. The statement names the
-    entity and carries the rows (`sync_entity`, `sync_rows`) so that the server's
-    audit records them. Raises _Refused (the caller rolls the savepoint back) if
-    any mutation is refused."""
+    locked to the commit, `stamping.claim`) just before. The rows are written for
+    the entity, so that the server's audit records them (`sync.bulk.on_insert_rows`).
+    Raises _Refused (the caller rolls the savepoint back) if any mutation is refused."""
     checked: list[tuple[uuid.UUID, dict[str, Any]]] = []
     out = []
     for m in batch:
@@ -279,7 +278,7 @@ async def _create_rows(
         values["version"] = versions[project_id]
         by_columns.setdefault(tuple(values), []).append(values)  # (one row_values: one order)
     for rows in by_columns.values():
-        await insert_rows(db, spec.table, rows, sync_touched=True, sync_entity=spec.name, sync_rows=rows)
+        await insert_rows(db, spec.table, rows, entity=spec.name)
     return out
 
 

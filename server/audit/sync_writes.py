@@ -5,10 +5,9 @@ row — who, role, device, when, before and after of the changed fields — in t
 same transaction (and the same savepoint: a rejected mutation leaves no entry).
 
 Rows the sync engine inserts without ORM objects (a batch of new records, see
-`sync.push._create_rows`) come as one INSERT that names its entity and carries
-the rows in the execution options ``sync_entity`` and ``sync_rows`` (on PostgreSQL
-the statement's own parameter is the rows as one JSON document, `sync.bulk`).
-They get one "create" entry per project for the whole statement: `entity_id` is
+`sync.push._create_rows`) are written by `sync.bulk.insert_rows`, which tells its
+listeners (`_rows_inserted`) the entity and the rows. They get one "create" entry
+per project for the whole batch: `entity_id` is
 `MANY` and `after` is ``{"records": {id: values}}``, each record's values as a
 single entry would hold them; the entry's `at` is the records' `created_at`.
 `created_in_batches` finds the entries that hold one record and gives each as that
@@ -23,10 +22,11 @@ from typing import Any
 from sqlalchemy import Select, Table, event, insert, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.orm import Session
 
 from server.audit.models import AuditEntry
 from server.audit.services import _plain, entry_values, record, snapshot
+from sync.bulk import on_insert_rows
 from sync.columns import Synced
 from sync.stamping import entity_name
 
@@ -93,12 +93,10 @@ def _before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
             )
 
 
-def _on_execute(state: ORMExecuteState) -> None:
-    entity = state.execution_options.get("sync_entity")
-    actor = state.session.info.get(ACTOR_KEY)
-    if not entity or actor is None or not state.is_insert:
+async def _rows_inserted(db: AsyncSession, entity: str, rows: list[dict[str, Any]]) -> None:
+    actor = db.sync_session.info.get(ACTOR_KEY)
+    if actor is None:
         return
-    rows: list[dict[str, Any]] = state.execution_options["sync_rows"]
     by_project: dict[uuid.UUID, dict[uuid.UUID, Any]] = {}
     for row in rows:  # the values a single entry would hold (`snapshot` leaves out the times)
         values = row.copy()
@@ -113,7 +111,7 @@ def _on_execute(state: ORMExecuteState) -> None:
         }
         for p, records in by_project.items()
     ]
-    state.session.execute(insert(AUDIT_TABLE), entries)  # Core: the ORM's bulk path would do per-row work
+    await db.execute(insert(AUDIT_TABLE), entries)  # Core: the ORM's bulk path would do per-row work
 
 
 async def created_in_batches(db: AsyncSession, visible: Select[AuditEntry], entity_id: str) -> list[AuditEntry]:
@@ -149,5 +147,5 @@ def install() -> None:
     global _installed
     if not _installed:
         event.listen(Session, "before_flush", _before_flush)
-        event.listen(Session, "do_orm_execute", _on_execute)
+        on_insert_rows(_rows_inserted)
         _installed = True

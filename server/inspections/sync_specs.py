@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Protocol
 
 import msgspec
 from sqlalchemy import ColumnElement, select
@@ -68,22 +68,47 @@ def _wire(value: Any) -> Any:
     return plain if plain is None or isinstance(plain, bool | int | float | list | dict) else str(plain)
 
 
+class InspectionFacts(Protocol):
+    """What checking a record of an inspection reads of it: an `Inspection`, or in
+    a batch of new answers the row of these columns alone (`ItemResultSpec.prefetch`)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def project_id(self) -> uuid.UUID: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def deleted(self) -> bool: ...
+    @property
+    def template_version_id(self) -> uuid.UUID: ...
+
+
+_FACTS = (Inspection.id, Inspection.project_id, Inspection.status, Inspection.deleted, Inspection.template_version_id)
+
+
 async def get_inspection(ctx: ApplyContext, inspection_id: uuid.UUID) -> Inspection | None:
     """The inspection, from what a batch prefetched when there is one."""
-    if ctx.batch_loaded is not None and inspection_id in ctx.batch_loaded:
-        found: Inspection = ctx.batch_loaded[inspection_id]
-        return found
+    if ctx.batch_loaded is not None:
+        found = ctx.batch_loaded.get(inspection_id)
+        if isinstance(found, Inspection):
+            return found
     return await ctx.db.get(Inspection, inspection_id)
 
 
-async def load_inspection(ctx: ApplyContext, inspection_id: Any) -> Inspection:
+async def load_inspection(ctx: ApplyContext, inspection_id: Any) -> InspectionFacts:
+    """The inspection a record names, checked to be in the caller's scope: what a
+    batch prefetched (its facts or the object), else the object."""
     # In a batch (of answers only: nothing in it changes an inspection) each id as
     # sent is looked up and checked once; the batch names each inspection many times.
     memo_key = ("load_inspection", inspection_id)
     if ctx.batch_loaded is not None and memo_key in ctx.batch_loaded:
-        memo: Inspection = ctx.batch_loaded[memo_key]
+        memo: InspectionFacts = ctx.batch_loaded[memo_key]
         return memo
-    insp = await get_inspection(ctx, _uuid(inspection_id, "inspection_id"))
+    key = _uuid(inspection_id, "inspection_id")
+    insp: InspectionFacts | None = ctx.batch_loaded.get(key) if ctx.batch_loaded is not None else None
+    if insp is None:
+        insp = await ctx.db.get(Inspection, key)
     if insp is None or insp.project_id not in ctx.actor.project_ids:
         raise Rejected("unknown inspection", code="not_found")
     if ctx.batch_loaded is not None:
@@ -91,7 +116,7 @@ async def load_inspection(ctx: ApplyContext, inspection_id: Any) -> Inspection:
     return insp
 
 
-def _parent_frozen(insp: Inspection) -> None:
+def _parent_frozen(insp: InspectionFacts) -> None:
     if insp.deleted:
         raise LateEdit("the inspection was deleted; the edit is kept for review", insp.project_id)
     if insp.status in rules.FROZEN_STATUSES:
@@ -220,7 +245,11 @@ class ItemResultSpec(EntitySpec):
 
     async def prefetch(self, db: AsyncSession, mutations: list[Any], rows: dict[uuid.UUID, Any]) -> list[Any]:
         """The inspections of a batch of answers — those named by new answers and
-        those of the existing ones — in one query (then `get_inspection` finds them)."""
+        those of the existing ones — in one query (then `load_inspection` and
+        `get_inspection` find them). For a batch of new answers only, the facts
+        their checks read (`InspectionFacts`), not whole objects: a third of the
+        time for 125 inspections on SQLite, where each object's timestamps and
+        UUIDs are parsed from text."""
         named = {row.inspection_id for row in rows.values()}
         sent_ids = {str(v) for m in mutations if (v := m.fields.get("inspection_id")) is not None}
         for sent in sent_ids:  # each id parsed once (a batch names an inspection many times)
@@ -228,6 +257,8 @@ class ItemResultSpec(EntitySpec):
                 named.add(_uuid(sent, "inspection_id"))
             except Rejected:
                 continue
+        if not rows:
+            return list((await db.execute(select(*_FACTS).where(among(db, Inspection.id, named)))).all())
         return list((await db.scalars(select(Inspection).where(among(db, Inspection.id, named)))).all())
 
     async def project_for_create(self, ctx: ApplyContext, key: uuid.UUID, fields: dict[str, Any]) -> uuid.UUID:

@@ -25,6 +25,10 @@ VALUES: list[Any] = [
     10**15,
     None,
     True,
+    1,  # equal to True (and 1.0 to 1, False to 0): a cache of converted values must tell them apart
+    1.0,
+    False,
+    0,
     ["a", "b"],
     {"k": [1, {"n": None}]},
     'quote " backslash \\ tab \t newline \n',
