@@ -28,11 +28,21 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable, Collection
-from datetime import datetime
 from typing import Any, cast
 
 import msgspec
-from sqlalchemy import ColumnElement, Table, any_, bindparam, insert, literal_column, select, text
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Table,
+    TypeDecorator,
+    any_,
+    bindparam,
+    insert,
+    literal_column,
+    select,
+    text,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -71,11 +81,11 @@ async def insert_rows(db: AsyncSession, table: Table, rows: list[dict[str, Any]]
             await listener(db, entity, rows)
 
 
-def _is_datetime(column: Any) -> bool:
-    try:
-        return column.type.python_type is datetime
-    except NotImplementedError:
-        return False
+def _is_timestamp(type_: Any) -> bool:
+    """A DateTime column, or one decorating a DateTime (`sync.columns.UTCDateTime`)."""
+    return isinstance(type_, DateTime) or (
+        isinstance(type_, TypeDecorator) and isinstance(type_.impl_instance, DateTime)
+    )
 
 
 @functools.lru_cache(maxsize=64)
@@ -95,8 +105,9 @@ def _driver_insert(
             if column.default is None or not column.default.is_scalar:
                 raise ValueError(f"insert_rows: give column {table.name}.{name} (its default is not a plain value)")
             default = column.default.arg  # type: ignore[attr-defined]
-        processor = column.type.dialect_impl(dialect).bind_processor(dialect)
-        plan.append((name, processor, _is_datetime(column), default))
+        type_ = compiled.binds[name].type  # (a foreign key's column takes its type from its target)
+        processor = type_.dialect_impl(dialect).bind_processor(dialect)
+        plan.append((name, processor, _is_timestamp(type_), default))
 
     def convert(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
         out: list[list[Any]] = []

@@ -58,8 +58,10 @@ def _when(value: Any, field: str) -> datetime | None:
 def _immutable(row: Any, fields: dict[str, Any], names: tuple[str, ...]) -> None:
     """A device may repeat a set-once field (two devices creating the same item
     result offline both send it) but not change it. Compared in wire form."""
+    if row is None:
+        return
     for name in names:
-        if row is not None and name in fields and _wire(fields[name]) != _wire(getattr(row, name)):
+        if name in fields and _wire(fields[name]) != _wire(getattr(row, name)):
             raise Rejected(f"{name} cannot change once set", code="invalid")
 
 
@@ -284,10 +286,11 @@ class ItemResultSpec(EntitySpec):
             raise Rejected(f"section_key: item '{item_key}' is in section '{ref.section.key}'", code="invalid")
         if ref.repeatable != bool(instance_id):
             raise Rejected("instance_id: required for a repeatable section, empty otherwise", code="invalid")
+        photos = [str(p) for p in fields.get("photos") or []]
         answer = Answer(
             value=fields.get("value", row.value if row else None),
             note=fields.get("note") or "",
-            photos=[str(p) for p in fields.get("photos") or []],
+            photos=photos,
             severity=fields.get("severity"),
             responsible=fields.get("responsible"),
         )
@@ -298,7 +301,7 @@ class ItemResultSpec(EntitySpec):
         if problems:
             raise Rejected("; ".join(f"{p.path}: {p.message}" for p in problems), code="invalid")
         if "photos" in fields:
-            fields["photos"] = [str(p) for p in fields["photos"] or []]
+            fields["photos"] = photos
         if "answered_at" in fields:
             fields["answered_at"] = _when(fields["answered_at"], "answered_at")
         return fields
