@@ -59,7 +59,7 @@ BATCH = 500
 GOAL_RATIO = 0.5
 GOAL_PULL_MB = 100
 #: Rounds of each measure, each followed by a round of its floor; the best of each counts.
-ROUNDS = 3
+ROUNDS = 5
 TRANSPORT = "litestar.testing.AsyncTestClient (in-process ASGI, no sockets)"
 
 
