@@ -253,24 +253,34 @@ async def _create_rows(
     loaded: dict[Any, Any],
 ) -> list[MutationResult]:
     """7 (fast path, a batch of new records only): each mutation is checked exactly
-    as `_create` checks it, then all rows are written with one INSERT per set of
-    columns (`spec.row_values`, `sync.bulk.insert_rows`) instead of one ORM object
-    each, already stamped: each project's version is claimed (its clock bumped and
-    locked to the commit, `stamping.claim`) just before. The rows are written for
+    as `_create` checks it (at once where the entity can: `checked_creates`), then
+    all rows are written with one INSERT per set of columns (`spec.row_values`,
+    `sync.bulk.insert_rows`) instead of one ORM object each, already stamped: each
+    project's version is claimed (its clock bumped and locked to the commit,
+    `stamping.claim`) just before. The rows are written for
     the entity, so that the server's audit records them (`sync.bulk.on_insert_rows`).
     Raises _Refused (the caller rolls the savepoint back) if any mutation is refused."""
     checked: list[tuple[uuid.UUID, dict[str, Any]]] = []
-    out = []
-    for m in batch:
-        ctx = context(m)
-        ctx.batch_loaded = loaded
-        try:
+    ctx = context(batch[0])  # for the checks of the whole batch (`checked_creates`)
+    ctx.batch_loaded = loaded
+    try:
+        for m in batch:
             _check_text(m)
-            project_id, fields = await _checked_create(ctx, spec, m)
-            checked.append((project_id, spec.row_values(ctx, m.key, project_id, fields)))
-        except (Rejected, LateEdit) as exc:
-            raise _Refused from exc
-        out.append(MutationResult(id=m.id, status="applied"))
+            _check_create_fields(spec, m)
+        at_once = await spec.checked_creates(ctx, batch)
+        if at_once is not None:
+            for m, (project_id, fields) in zip(batch, at_once, strict=True):
+                _check_scope(ctx, project_id)
+                checked.append((project_id, spec.row_values(ctx, m.key, project_id, fields)))
+        else:
+            for m in batch:
+                one = context(m)
+                one.batch_loaded = loaded
+                project_id, fields = await _checked_create(one, spec, m)
+                checked.append((project_id, spec.row_values(one, m.key, project_id, fields)))
+    except (Rejected, LateEdit) as exc:
+        raise _Refused from exc
+    out = [MutationResult(id=m.id, status="applied") for m in batch]
     # Clocks in one order (by id), as at commit, so two writers cannot deadlock on them.
     versions = {p: await stamping.claim(db, p) for p in sorted({p for p, _ in checked}, key=str)}
     by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
@@ -362,18 +372,26 @@ async def _create(ctx: ApplyContext, spec: EntitySpec, m: Mutation) -> None:
 
 async def _checked_create(ctx: ApplyContext, spec: EntitySpec, m: Mutation) -> tuple[uuid.UUID, dict[str, Any]]:
     # 7b. A create: project in scope, required fields present, feature's checks.
+    _check_create_fields(spec, m)
+    project_id = await spec.project_for_create(ctx, m.key, m.fields)
+    _check_scope(ctx, project_id)
+    fields = await spec.validate(ctx, None, dict(m.fields))
+    await spec.authorize(ctx, None, fields)
+    return project_id, fields
+
+
+def _check_create_fields(spec: EntitySpec, m: Mutation) -> None:
     if not spec.device_creates:
         raise Rejected(f"a device cannot create {spec.name} records", code="forbidden")
     _check_fields(spec, m.fields)
     missing = [f for f in spec.required if m.fields.get(f) is None]
     if missing:
         raise Rejected(f"missing required field(s): {', '.join(missing)}", code="invalid")
-    project_id = await spec.project_for_create(ctx, m.key, m.fields)
+
+
+def _check_scope(ctx: ApplyContext, project_id: uuid.UUID) -> None:
     if project_id not in ctx.actor.project_ids:
         raise Rejected("project is outside your scope", code="out_of_scope")
-    fields = await spec.validate(ctx, None, dict(m.fields))
-    await spec.authorize(ctx, None, fields)
-    return project_id, fields
 
 
 async def _update(ctx: ApplyContext, spec: EntitySpec, row: Any, m: Mutation) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from checklists.answers import Answer, check_answer
+from checklists.index import TemplateIndex
 from checklists.outcomes import outcome
 from server.accounts.roles import Role
 from server.inspections import rules
@@ -221,6 +222,48 @@ def _acceptance_children(model: Any, actor: Actor) -> ColumnElement[bool] | bool
     return False
 
 
+def _checked_answer(
+    insp: InspectionFacts, index: TemplateIndex | None, row: Any, fields: dict[str, Any]
+) -> dict[str, Any]:
+    """An answer's checks once its inspection and template are known
+    (`ItemResultSpec.validate`, one answer; `checked_creates`, a batch)."""
+    _parent_frozen(insp)
+    section_key = fields.get("section_key", row.section_key if row else "")
+    instance_id = fields.get("instance_id", row.instance_id if row else "") or ""
+    item_key = fields.get("item_key", row.item_key if row else "")
+    if row is None:
+        fields["inspection_id"] = insp.id
+        fields["instance_id"] = instance_id
+    if index is None:
+        raise Rejected("the inspection's template version is unknown", code="invalid")
+    ref = index.items.get(item_key)
+    if ref is None:
+        raise Rejected(f"item_key: unknown item '{item_key}'", code="invalid")
+    if ref.section.key != section_key:
+        raise Rejected(f"section_key: item '{item_key}' is in section '{ref.section.key}'", code="invalid")
+    if ref.repeatable != bool(instance_id):
+        raise Rejected("instance_id: required for a repeatable section, empty otherwise", code="invalid")
+    photos = [str(p) for p in fields.get("photos") or []]
+    answer = Answer(
+        value=fields.get("value", row.value if row else None),
+        note=fields.get("note") or "",
+        photos=photos,
+        severity=fields.get("severity"),
+        responsible=fields.get("responsible"),
+    )
+    try:
+        problems = check_answer(ref.item, answer, f"answers.{item_key}")
+    except (TypeError, ValueError) as exc:
+        raise Rejected(f"value: {exc}", code="invalid") from exc
+    if problems:
+        raise Rejected("; ".join(f"{p.path}: {p.message}" for p in problems), code="invalid")
+    if "photos" in fields:
+        fields["photos"] = photos
+    if "answered_at" in fields:
+        fields["answered_at"] = _when(fields["answered_at"], "answered_at")
+    return fields
+
+
 class ItemResultSpec(EntitySpec):
     name = "item_result"
     model = ItemResult
@@ -269,42 +312,28 @@ class ItemResultSpec(EntitySpec):
     async def validate(self, ctx: ApplyContext, row: Any, fields: dict[str, Any]) -> dict[str, Any]:
         _immutable(row, fields, ("inspection_id", "section_key", "instance_id", "item_key"))
         insp = await load_inspection(ctx, fields.get("inspection_id", row.inspection_id if row else None))
-        _parent_frozen(insp)
-        section_key = fields.get("section_key", row.section_key if row else "")
-        instance_id = fields.get("instance_id", row.instance_id if row else "") or ""
-        item_key = fields.get("item_key", row.item_key if row else "")
-        if row is None:
-            fields["inspection_id"] = insp.id
-            fields["instance_id"] = instance_id
         index = await template_index(ctx.db, ctx.cache, insp.template_version_id)
-        if index is None:
-            raise Rejected("the inspection's template version is unknown", code="invalid")
-        ref = index.items.get(item_key)
-        if ref is None:
-            raise Rejected(f"item_key: unknown item '{item_key}'", code="invalid")
-        if ref.section.key != section_key:
-            raise Rejected(f"section_key: item '{item_key}' is in section '{ref.section.key}'", code="invalid")
-        if ref.repeatable != bool(instance_id):
-            raise Rejected("instance_id: required for a repeatable section, empty otherwise", code="invalid")
-        photos = [str(p) for p in fields.get("photos") or []]
-        answer = Answer(
-            value=fields.get("value", row.value if row else None),
-            note=fields.get("note") or "",
-            photos=photos,
-            severity=fields.get("severity"),
-            responsible=fields.get("responsible"),
-        )
-        try:
-            problems = check_answer(ref.item, answer, f"answers.{item_key}")
-        except (TypeError, ValueError) as exc:
-            raise Rejected(f"value: {exc}", code="invalid") from exc
-        if problems:
-            raise Rejected("; ".join(f"{p.path}: {p.message}" for p in problems), code="invalid")
-        if "photos" in fields:
-            fields["photos"] = photos
-        if "answered_at" in fields:
-            fields["answered_at"] = _when(fields["answered_at"], "answered_at")
-        return fields
+        return _checked_answer(insp, index, row, fields)
+
+    async def checked_creates(
+        self, ctx: ApplyContext, mutations: list[Any]
+    ) -> list[tuple[uuid.UUID, dict[str, Any]]] | None:
+        """A batch of new answers: each inspection and its template looked up once,
+        the caller's role checked once, then each answer as `validate` checks it."""
+        _staff_only(ctx)  # (`authorize`: the caller's role alone decides)
+        looked_up: dict[Any, tuple[InspectionFacts, TemplateIndex | None]] = {}
+        out = []
+        for m in mutations:
+            fields = dict(m.fields)
+            sent = fields["inspection_id"]
+            found = looked_up.get(sent) if isinstance(sent, str) else None
+            if found is None:
+                insp = await load_inspection(ctx, sent)
+                found = (insp, await template_index(ctx.db, ctx.cache, insp.template_version_id))
+                if isinstance(sent, str):
+                    looked_up[sent] = found
+            out.append((found[0].project_id, _checked_answer(found[0], found[1], None, fields)))
+        return out
 
     async def authorize(self, ctx: ApplyContext, row: Any, fields: dict[str, Any]) -> None:
         _staff_only(ctx)

@@ -369,6 +369,7 @@ async def test_a_batch_of_new_answers_is_written_as_rows_audited_and_stamped(
 
     monkeypatch.setattr(sync.push, "apply_one", not_here)
     monkeypatch.setattr(sync.push, "_create", not_here)
+    monkeypatch.setattr(sync.push, "_checked_create", not_here)  # checked at once (`checked_creates`)
     ids = [
         answer(a, insp, "door", value="pass"),
         answer(a, insp, "window", value="fail", note="窗框渗水", severity="重要"),
