@@ -96,7 +96,9 @@ def _driver_insert(
     default), in the driver's own parameter style, and a function turning rows
     into its parameter tuples, converted column by column."""
     compiled = insert(table).compile(dialect=dialect, column_keys=list(columns))
-    order = list(compiled.positiontup or ())
+    if compiled.positiontup is None:  # (SQLite's qmark style is positional)
+        raise ValueError(f"insert_rows: {dialect.name}'s driver takes named parameters")
+    order = list(compiled.positiontup)
     plan: list[tuple[str, Any, bool, Any]] = []  # name, processor, a timestamp?, default
     for name in order:
         column = table.c[name]
