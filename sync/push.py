@@ -203,8 +203,10 @@ def _result(m: Mutation, ctx: ApplyContext) -> MutationResult:
 async def apply_batch(
     db: AsyncSession, registry: Registry, batch: list[Mutation], context: Callable[[Mutation], ApplyContext]
 ) -> list[MutationResult] | None:
-    """7 (fast path). All or nothing, in one savepoint: the records are loaded and
-    locked in one query, the feature's prefetch loads what they read, every
+    """7 (fast path). All or nothing, in one savepoint: a batch of records the
+    device never saw (no `base`) is first tried as new rows without looking them up
+    (`_create_rows`; one that exists fails the INSERT on its key); otherwise, or
+    then, the records are loaded and locked in one query, the feature's prefetch loads what they read, every
     mutation is validated and merged exactly as one at a time, and the writes are
     flushed once. Anything refused (rejected, late edit, constraint) rolls the whole
     savepoint back and the caller applies the batch one mutation at a time, so the
@@ -213,6 +215,17 @@ async def apply_batch(
     if spec is None or not spec.batchable or any(m.op != "put" or m.entity != spec.name for m in batch):
         return None
     try:
+        if spec.row_creates and not any(m.base for m in batch) and len({m.key for m in batch}) == len(batch):
+            # Records this device never saw (no base): most likely new, so written
+            # without looking them up first. One that exists after all (another
+            # device made it) fails the INSERT on its primary key, and the batch
+            # is looked up and merged below.
+            try:
+                async with _savepoint(db):
+                    fresh = {obj.id: obj for obj in await spec.prefetch(db, batch, {})}
+                    return await _create_rows(db, spec, batch, context, fresh)
+            except IntegrityError:
+                pass
         async with _savepoint(db):
             keys = list({m.key for m in batch})
             rows: dict[uuid.UUID, Any] = {

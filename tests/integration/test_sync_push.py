@@ -45,6 +45,41 @@ async def test_two_devices_edit_different_fields_both_survive(client: Any, db: A
     assert await count(db, select(func.count()).select_from(conflicts)) == 0
 
 
+async def test_two_devices_creating_the_same_answers_unseen_are_merged_not_refused(
+    client: Any, db: Any, setup: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch of answers a device never saw is written without a lookup first; when
+    another device made one of them already, the INSERT fails on its key and the
+    batch is looked up and merged instead (a failure kept, the rest created)."""
+    a = await device(client, "engineer", setup["pw"], "pad-a")
+    b = await device(client, "cs_assistant", setup["pw"], "pad-b")
+    insp = new_inspection(a, setup["tv"], setup["unit"].id)
+    await a.push()
+    await b.pull()
+    door = answer(a, insp, "door", value="pass")
+    answer(a, insp, "window", value="pass")
+    assert [r.status for r in await a.push()] == ["applied", "applied"]
+    # B answers offline, not having seen A's answers: no base.
+    b_door = answer(b, insp, "door", value="fail", note="门锁损坏 broken lock")
+    flatness = answer(b, insp, "flatness", value=3)
+    assert b_door == door and not any(m.base for m in b.outbox)
+
+    import sync.push
+
+    async def not_here(*_args: Any) -> Any:
+        raise AssertionError("the batch is merged as a batch, not one mutation at a time")
+
+    monkeypatch.setattr(sync.push, "apply_one", not_here)
+    res = await b.push()
+    assert [(r.status, r.code) for r in res] == [("conflict", "merged"), ("applied", None)]
+    await db.rollback()
+    row = await db.get(ItemResult, door)
+    assert (row.value, row.note, row.needs_review) == ("fail", "门锁损坏 broken lock", True)
+    assert (await db.get(ItemResult, flatness)).value == 3
+    n = await count(db, select(func.count()).select_from(ItemResult).where(ItemResult.inspection_id == insp))
+    assert n == 3
+
+
 async def test_pass_versus_fail_keeps_the_failure_flags_and_records_conflict(
     client: Any, db: Any, setup: dict[str, Any]
 ) -> None:
