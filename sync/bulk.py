@@ -35,7 +35,6 @@ from sqlalchemy import (
     ColumnElement,
     DateTime,
     Table,
-    TypeDecorator,
     any_,
     bindparam,
     insert,
@@ -46,6 +45,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from sync.columns import stored_type
 
 #: Awaited with (session, entity, rows) after `insert_rows` wrote rows for an entity.
 Listener = Callable[[AsyncSession, str, list[dict[str, Any]]], Awaitable[None]]
@@ -81,13 +82,6 @@ async def insert_rows(db: AsyncSession, table: Table, rows: list[dict[str, Any]]
             await listener(db, entity, rows)
 
 
-def _is_timestamp(type_: Any) -> bool:
-    """A DateTime column, or one decorating a DateTime (`sync.columns.UTCDateTime`)."""
-    return isinstance(type_, DateTime) or (
-        isinstance(type_, TypeDecorator) and isinstance(type_.impl_instance, DateTime)
-    )
-
-
 @functools.lru_cache(maxsize=64)
 def _driver_insert(
     table: Table, columns: tuple[str, ...], dialect: Dialect
@@ -109,7 +103,7 @@ def _driver_insert(
             default = column.default.arg  # type: ignore[attr-defined]
         type_ = compiled.binds[name].type  # (a foreign key's column takes its type from its target)
         processor = type_.dialect_impl(dialect).bind_processor(dialect)
-        plan.append((name, processor, _is_timestamp(type_), default))
+        plan.append((name, processor, isinstance(stored_type(type_), DateTime), default))
 
     def convert(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
         out: list[list[Any]] = []

@@ -43,6 +43,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         return super().result_processor(dialect, coltype)
 
 
+def stored_type(type_: Any) -> Any:
+    """What a column type stores: the type a `TypeDecorator` (`UTCDateTime`) decorates, else itself."""
+    return type_.impl_instance if isinstance(type_, TypeDecorator) else type_
+
+
 class Synced:
     """`project_id` is the sync space; `version` is the project's change counter at
     the transaction that last wrote the row (see docs/sync-protocol.md, §Change feed)."""

@@ -27,6 +27,8 @@ from sqlalchemy.exc import CompileError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
+from sync.columns import stored_type
+
 
 class _Text(FunctionElement[str]):
     """A column's value as text; SQL NULL stays NULL. Compiled from `_SQL`."""
@@ -58,8 +60,7 @@ class decimal_text(_Text):
 def as_feed_text(column: Any) -> Any | None:
     """The expression reading `column` as its JSON text, or None for a column read
     as it is (text, numbers, booleans, JSON)."""
-    kind = column.type
-    kind = getattr(kind, "impl", kind)  # a TypeDecorator (UTCDateTime): what it stores
+    kind = stored_type(column.type)
     if isinstance(kind, Uuid):
         return uuid_text(column)
     if isinstance(kind, DateTime):

@@ -78,8 +78,8 @@ def merge_text(current: Any, incoming: Any, base: Any) -> Outcome:
 
 
 def merge_field(rule: FieldRule, record: dict[str, Any], current: Any, incoming: Any, base: Any) -> Outcome:
-    """Merge one field. `base` is MISSING when the device sent none (protocol 1
-    or a field it creates): the device is then taken to be up to date."""
+    """Merge one field. `base` is MISSING when the device sent none (a field it
+    creates, or a client that sends no base): the device is then taken to be up to date."""
     if current == incoming:
         return Outcome(incoming)
     if rule.rule is Rule.add_wins_set:
@@ -88,7 +88,7 @@ def merge_field(rule: FieldRule, record: dict[str, Any], current: Any, incoming:
         return merge_text(current, incoming, base)
     stale = base is not MISSING and base != current
     if rule.rule is Rule.fail_wins and base is MISSING and current is not None:
-        # Without a base (protocol 1) a device cannot show it saw a recorded
+        # Without a base a device cannot show it saw a recorded
         # failure, so it cannot clear one silently.
         stale = True
     if not stale:

@@ -42,8 +42,9 @@ class Mutation(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
       inspection), ``resolve`` (a conflict, managers only).
     - ``fields``: for ``put`` the new values; for ``resolve`` ``{"value": …}``.
     - ``base``: the values of those fields as the device last saw them from the
-      server (absent for a field the device created). Protocol 1 clients send no
-      ``base``; the server then treats the device as up to date.
+      server (absent for a field the device created). A mutation without ``base``
+      is merged as if the device were up to date, except that a recorded failure
+      counts as stale (sync-protocol.md §Merge).
     - ``client_time``: the device's clock — stored, never used for ordering (one
       without an offset is taken as UTC, `_device_clock`).
     """

@@ -246,36 +246,35 @@ async def _read_entity(
         return []
     spec, names = feed.spec, feed.names
     _select, raw, row_struct = _feed_query(spec.table, names)
-    deleted_at = names.index("deleted") if "deleted" in names else None
     entity, rank = spec.name, spec.rank
     live, gone = _group(entity, ("id", "version", *names)), _group(entity)
-    rows = await _rows(db, stmt, _params(project_id, pos, upto, limit))
+    # (a row is [id, version, *values])
+    raw_at = [i + 2 for i in raw]
+    gone_at = names.index("deleted") + 2 if "deleted" in names else None
     items: list[_Item] = []
-    if runs:  # protocol 3: each record as the row [id, version, *values]
-        raw_at = [i + 2 for i in raw]
-        gone_at = None if deleted_at is None else deleted_at + 2
-        for record in rows:
-            row = list(record)
-            rid, version = row[0], row[1]
-            if gone_at is not None and row[gone_at]:
-                items.append(((version, rank, rid), gone, _encode((rid, version))))
-                continue
-            for i in raw_at:
-                if row[i] is not None:
-                    row[i] = msgspec.Raw(row[i])
-            items.append(((version, rank, rid), live, _encode(row)))
-        return items
-    for rid, version, *values in rows:  # protocol 2: each record as a `Change`
-        for i in raw:
-            if values[i] is not None:
-                values[i] = msgspec.Raw(values[i])
-        if deleted_at is not None and values[deleted_at]:
-            out = _Out(entity=entity, id=rid, project_id=project_id, version=version, deleted=True)
-            items.append(((version, rank, rid), gone, _encode(out)))
-        else:
-            out = _Out(entity=entity, id=rid, project_id=project_id, version=version, data=row_struct(*values))
-            items.append(((version, rank, rid), live, _encode(out)))
+    for record in await _rows(db, stmt, _params(project_id, pos, upto, limit)):
+        row = list(record)
+        rid, version = row[0], row[1]
+        if gone_at is not None and row[gone_at]:
+            items.append(((version, rank, rid), gone, _deletion(runs, entity, rid, project_id, version)))
+            continue
+        for i in raw_at:
+            if row[i] is not None:
+                row[i] = msgspec.Raw(row[i])
+        if runs:  # protocol 3: the record as its row
+            encoded = _encode(row)
+        else:  # protocol 2: the record as a `Change`
+            data = row_struct(*row[2:])
+            encoded = _encode(_Out(entity=entity, id=rid, project_id=project_id, version=version, data=data))
+        items.append(((version, rank, rid), live, encoded))
     return items
+
+
+def _deletion(runs: bool, entity: str, rid: Any, project_id: uuid.UUID, version: int) -> bytes:
+    """A deletion on the feed: `[id, version]` in a run of deletions (protocol 3), or a `Change`."""
+    if runs:
+        return _encode((rid, version))
+    return _encode(_Out(entity=entity, id=rid, project_id=project_id, version=version, deleted=True))
 
 
 async def _read_tombstones(
@@ -284,13 +283,7 @@ async def _read_tombstones(
     stmt = _tombstone_query(_shape(TOMBSTONE_RANK, pos))
     params = {**_params(project_id, pos, upto, limit), "org": actor.org_id}
     return [
-        (
-            (version, TOMBSTONE_RANK, str(tid)),
-            _group(entity),
-            _encode((entity_id, version))
-            if runs
-            else _encode(_Out(entity=entity, id=entity_id, project_id=project_id, version=version, deleted=True)),
-        )
+        ((version, TOMBSTONE_RANK, str(tid)), _group(entity), _deletion(runs, entity, entity_id, project_id, version))
         for version, tid, entity, entity_id in (await db.execute(stmt, params)).all()
     ]
 
@@ -476,13 +469,17 @@ async def pull(
     return PullPage(changes=[msgspec.Raw(c) for c in changes], **answer)
 
 
+def _run_page(group: _Group, project_id: str, body: msgspec.Raw) -> RunPage:
+    """A run of the page, `body` its rows (or deletions) as one JSON array."""
+    if group.deleted:
+        return RunPage(entity=group.entity, project_id=project_id, deleted=body)
+    return RunPage(entity=group.entity, project_id=project_id, columns=group.columns, rows=body)
+
+
 @functools.cache
 def _run_header_size(group: _Group) -> int:
     """The bytes a run adds to a page besides its rows (protocol 3)."""
-    empty = msgspec.Raw(b"[]")
-    run = RunPage(entity=group.entity, project_id=str(uuid.UUID(int=0)), columns=group.columns)
-    run.deleted, run.rows = (empty, None) if group.deleted else (None, empty)
-    return len(_encode(run)) + 1
+    return len(_encode(_run_page(group, str(uuid.UUID(int=0)), msgspec.Raw(b"[]")))) + 1
 
 
 def _bracketed(changes: list[bytes], start: int, end: int) -> Iterator[bytes]:
@@ -502,9 +499,5 @@ def _runs(changes: list[bytes], starts: list[tuple[int, uuid.UUID, _Group]]) -> 
     ends = [start for start, _, _ in starts[1:]] + [len(changes)] if starts else []
     for (start, project, group), end in zip(starts, ends, strict=True):
         # (the brackets joined in with the rows: one copy of the run's bytes, not three)
-        body = msgspec.Raw(b"".join(_bracketed(changes, start, end)))
-        if group.deleted:
-            out.append(RunPage(entity=group.entity, project_id=str(project), deleted=body))
-        else:
-            out.append(RunPage(entity=group.entity, project_id=str(project), columns=group.columns, rows=body))
+        out.append(_run_page(group, str(project), msgspec.Raw(b"".join(_bracketed(changes, start, end)))))
     return out

@@ -206,16 +206,17 @@ async def apply_batch(
     """7 (fast path). All or nothing, in one savepoint: a batch of records the
     device never saw (no `base`) is first tried as new rows without looking them up
     (`_create_rows`; one that exists fails the INSERT on its key); otherwise, or
-    then, the records are loaded and locked in one query, the feature's prefetch loads what they read, every
-    mutation is validated and merged exactly as one at a time, and the writes are
-    flushed once. Anything refused (rejected, late edit, constraint) rolls the whole
+    then, the records are loaded and locked in one query, the feature's prefetch
+    loads what they read, every mutation is validated and merged exactly as one at
+    a time, and the writes are flushed once. Anything refused (rejected, late edit, constraint) rolls the whole
     savepoint back and the caller applies the batch one mutation at a time, so the
     results are the same either way. None when the batch does not qualify or fell back."""
     spec = registry.get(batch[0].entity) if batch else None
     if spec is None or not spec.batchable or any(m.op != "put" or m.entity != spec.name for m in batch):
         return None
+    keys = list({m.key for m in batch})
     try:
-        if spec.row_creates and not any(m.base for m in batch) and len({m.key for m in batch}) == len(batch):
+        if spec.row_creates and not any(m.base for m in batch) and len(keys) == len(batch):
             # Records this device never saw (no base): most likely new, so written
             # without looking them up first. One that exists after all (another
             # device made it) fails the INSERT on its primary key, and the batch
@@ -227,7 +228,6 @@ async def apply_batch(
             except IntegrityError:
                 pass
         async with _savepoint(db):
-            keys = list({m.key for m in batch})
             rows: dict[uuid.UUID, Any] = {
                 r.id: r
                 for r in (
@@ -270,9 +270,9 @@ async def _create_rows(
     all rows are written with one INSERT per set of columns (`spec.row_values`,
     `sync.bulk.insert_rows`) instead of one ORM object each, already stamped: each
     project's version is claimed (its clock bumped and locked to the commit,
-    `stamping.claim`) just before. The rows are written for
-    the entity, so that the server's audit records them (`sync.bulk.on_insert_rows`).
-    Raises _Refused (the caller rolls the savepoint back) if any mutation is refused."""
+    `stamping.claim`) just before. The rows are written for the entity, so that the
+    server's audit records them (`sync.bulk.on_insert_rows`). Raises _Refused (the
+    caller rolls the savepoint back) if any mutation is refused."""
     checked: list[tuple[uuid.UUID, dict[str, Any]]] = []
     ctx = context(batch[0])  # for the checks of the whole batch (`checked_creates`)
     ctx.batch_loaded = loaded
@@ -289,7 +289,7 @@ async def _create_rows(
             for m in batch:
                 one = context(m)
                 one.batch_loaded = loaded
-                project_id, fields = await _checked_create(one, spec, m)
+                project_id, fields = await _feature_checked_create(one, spec, m)
                 checked.append((project_id, spec.row_values(one, m.key, project_id, fields)))
     except (Rejected, LateEdit) as exc:
         raise _Refused from exc
@@ -386,6 +386,11 @@ async def _create(ctx: ApplyContext, spec: EntitySpec, m: Mutation) -> None:
 async def _checked_create(ctx: ApplyContext, spec: EntitySpec, m: Mutation) -> tuple[uuid.UUID, dict[str, Any]]:
     # 7b. A create: project in scope, required fields present, feature's checks.
     _check_create_fields(spec, m)
+    return await _feature_checked_create(ctx, spec, m)
+
+
+async def _feature_checked_create(ctx: ApplyContext, spec: EntitySpec, m: Mutation) -> tuple[uuid.UUID, dict[str, Any]]:
+    """7b after the fields' check: the project (in scope) and the feature's checks."""
     project_id = await spec.project_for_create(ctx, m.key, m.fields)
     _check_scope(ctx, project_id)
     fields = await spec.validate(ctx, None, dict(m.fields))

@@ -19,10 +19,16 @@ from collections.abc import AsyncIterator
 from litestar import Litestar
 
 
-@contextlib.asynccontextmanager
-async def frozen_startup_heap(_app: Litestar) -> AsyncIterator[None]:
+def freeze_heap() -> None:
+    """Collect what is garbage now, then move every object left to the permanent
+    generation, out of later full collections' way."""
     gc.collect()
     gc.freeze()
+
+
+@contextlib.asynccontextmanager
+async def frozen_startup_heap(_app: Litestar) -> AsyncIterator[None]:
+    freeze_heap()
     try:
         yield
     finally:

@@ -34,7 +34,7 @@ from server.app import create_app
 from server.db.engine import create_engine
 from server.inspections.models import Inspection
 from server.inspections.rules import item_result_id
-from server.lib.heap import frozen_startup_heap
+from server.lib.heap import freeze_heap, frozen_startup_heap
 from sync.client import SyncClient
 from sync.protocol import PullRequest, PullResponse
 from tests.benchmarks.sync_fixtures import (
@@ -80,8 +80,7 @@ def quiet_heap() -> None:
     the rounds before it left, and each push round ran slower than the one before
     (server CPU 0.45 → 0.69 s over five rounds, 22 full collections of ~45 ms),
     its floor less so (it allocates less)."""
-    gc.collect()
-    gc.freeze()
+    freeze_heap()
 
 
 def chunks(rows: list[Any], size: int) -> list[list[Any]]:
