@@ -12,7 +12,9 @@ days); later it drives load tests. The PWA implements the same protocol.
 
 from __future__ import annotations
 
+import bisect
 import copy
+import gc
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -43,11 +45,29 @@ class HTTPStatusError(Exception):
         self.body = body
 
 
-#: path, JSON body → (status, the answer's JSON: its bytes, or already decoded).
-#: Raises TransportError when the answer is lost. Bytes are decoded straight into
-#: the protocol's Structs (msgspec), the fastest way for a first pull.
-Transport = Callable[[str, dict[str, Any]], Awaitable[tuple[int, bytes | dict[str, Any]]]]
+#: path, the request's JSON (bytes, as sent) → (status, the answer's JSON: its bytes,
+#: or already decoded). Raises TransportError when the answer is lost. Bytes are
+#: decoded straight into the protocol's Structs (msgspec), the fastest way for a
+#: first pull; the request is encoded from its Struct in one step, the fastest way
+#: for a push of hundreds of mutations.
+Transport = Callable[[str, bytes], Awaitable[tuple[int, bytes | dict[str, Any]]]]
 _T = TypeVar("_T")
+
+
+def _decode(data: bytes, into: type[_T]) -> _T:
+    """The answer's JSON decoded into its Struct with the garbage collector paused: a
+    page of a first pull is thousands of rows, each a new list, none of which can be
+    garbage while the page is decoded, and the collector's passes over them (and, as
+    they pile up, over the rest of the heap) cost more than the decoding itself
+    (measured: 30 pages in 0.13–0.30 s paused against 0.37–0.85 s). Nothing else runs
+    in this thread meanwhile; the collector is left as it was found."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return msgspec.json.decode(data, type=into)
+    finally:
+        if paused:
+            gc.enable()
 
 
 def _error_body(data: bytes | dict[str, Any]) -> dict[str, Any]:
@@ -140,11 +160,11 @@ class SyncClient:
     # --- talking to the server ------------------------------------------------------------
 
     async def _post(self, path: str, body: msgspec.Struct, into: type[_T]) -> _T:
-        status, data = await self.transport(path, msgspec.to_builtins(body))
+        status, data = await self.transport(path, msgspec.json.encode(body))
         if status >= 400:
             raise HTTPStatusError(status, _error_body(data))
         if isinstance(data, bytes):
-            return msgspec.json.decode(data, type=into)
+            return _decode(data, into)
         return msgspec.convert(data, into)
 
     async def push(self, batch: int = 500) -> list[MutationResult]:
@@ -191,8 +211,10 @@ class SyncClient:
     def _ack(self, last: int) -> None:
         """The server applied everything up to `last` (push answer)."""
         self.acked = max(self.acked, last)
-        self.sent += [m for m in self.outbox if m.id <= self.acked]
-        self.outbox = [m for m in self.outbox if m.id > self.acked]
+        # The outbox is in id order: the acknowledged ones are its head.
+        n = bisect.bisect_right(self.outbox, self.acked, key=lambda m: m.id)
+        self.sent += self.outbox[:n]
+        del self.outbox[:n]
 
     def _confirm(self, last: int) -> None:
         """A complete pull brought the effects of everything up to `last`."""

@@ -81,10 +81,10 @@ def two_servers(settings: Settings, tmp_path: Path) -> Iterator[list[str]]:
 async def http_device(http: httpx.AsyncClient, username: str, password: str, device_id: str) -> SyncClient:
     resp = await http.post("/api/auth/login", json={"username": username, "password": password, "device_id": device_id})
     assert resp.status_code == 201, resp.text
-    headers = {"Authorization": f"Bearer {resp.json()['access_token']}"}
+    headers = {"Authorization": f"Bearer {resp.json()['access_token']}", "Content-Type": "application/json"}
 
-    async def transport(path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        r = await http.post(path, json=body, headers=headers)
+    async def transport(path: str, body: bytes) -> tuple[int, dict[str, Any]]:
+        r = await http.post(path, content=body, headers=headers)
         return r.status_code, r.json()
 
     return SyncClient(transport, device_id)

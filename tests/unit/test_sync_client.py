@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import msgspec
@@ -11,7 +12,7 @@ from sync.client import HTTPStatusError, SyncClient
 
 
 def client_answering(status: int, body: bytes | dict[str, Any]) -> SyncClient:
-    async def transport(path: str, payload: dict[str, Any]) -> tuple[int, bytes | dict[str, Any]]:
+    async def transport(path: str, payload: bytes) -> tuple[int, bytes | dict[str, Any]]:
         return status, body
 
     return SyncClient(transport, "pad-1")
@@ -59,3 +60,31 @@ async def test_a_page_given_as_bytes_or_as_decoded_json_reads_the_same() -> None
         == {"unit": {"0b7e1f9e-4c1a-4f5e-9a8e-2f1d3c4b5a69": {"room_no": "0101", "area_m2": 89.5}}}
     )
     assert as_bytes.cursor == as_dict.cursor == "c1"
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+async def test_decoding_an_answer_leaves_the_garbage_collector_as_it_found_it(enabled: bool) -> None:
+    """The client pauses the collector while it decodes a page; a bad answer included."""
+    page = {"protocol": 3, "cursor": "c1", "has_more": False, "projects": [], "last_mutation_id": 0}
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        assert await client_answering(200, msgspec.json.encode(page)).pull() == 0
+        assert gc.isenabled() is enabled
+        with pytest.raises(msgspec.ValidationError):
+            await client_answering(200, msgspec.json.encode({**page, "cursor": 5})).pull()
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()
+
+
+async def test_acknowledged_mutations_leave_the_outbox_in_order() -> None:
+    c = client_answering(200, b"{}")
+    for n in range(5):
+        c.put("inspection", f"0b7e1f9e-4c1a-4f5e-9a8e-2f1d3c4b5a6{n}", title=str(n))
+    c._ack(3)
+    assert [m.id for m in c.sent] == [1, 2, 3] and [m.id for m in c.outbox] == [4, 5]
+    c._ack(2)  # an older answer acknowledges nothing new
+    assert [m.id for m in c.sent] == [1, 2, 3] and [m.id for m in c.outbox] == [4, 5]
+    c._ack(5)
+    assert [m.id for m in c.sent] == [1, 2, 3, 4, 5] and c.outbox == []
