@@ -362,8 +362,8 @@ async def _apply(ctx: ApplyContext, registry: Registry, m: Mutation) -> None:
 
 
 def _check_fields(spec: EntitySpec, fields: dict[str, Any]) -> None:
-    unknown = fields.keys() - spec.fields.keys()
-    if unknown:
+    if not fields.keys() <= spec.fields.keys():
+        unknown = fields.keys() - spec.fields.keys()
         raise Rejected(f"unknown or read-only field(s) of {spec.name}: {', '.join(sorted(unknown))}", code="invalid")
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import uuid
+from typing import Any
 
 from checklists.model import TEMPLATE_KINDS
 
@@ -46,11 +48,19 @@ def is_item_result_id(
 _ITEM_RESULT_PREFIX = ITEM_RESULT_NAMESPACE.bytes
 
 
+@functools.lru_cache(maxsize=4096)
+def _inspection_hash(inspection_id: uuid.UUID) -> Any:
+    """SHA-1 fed with the namespace and ``"{inspection_id}/"``: the start every id of
+    the inspection's answers shares (a push names each inspection many times)."""
+    return hashlib.sha1(_ITEM_RESULT_PREFIX + f"{inspection_id}/".encode(), usedforsecurity=False)
+
+
 def _item_result_id_bytes(inspection_id: uuid.UUID, section_key: str, instance_id: str, item_key: str) -> bytes:
     # What uuid.uuid5 computes (RFC 9562 §5.5): SHA-1 of namespace + name, first 16
     # bytes, version 5 and the RFC variant set. Tested against uuid.uuid5.
-    name = f"{inspection_id}/{section_key}/{instance_id}/{item_key}".encode()
-    digest = bytearray(hashlib.sha1(_ITEM_RESULT_PREFIX + name, usedforsecurity=False).digest()[:16])
+    sha1 = _inspection_hash(inspection_id).copy()
+    sha1.update(f"{section_key}/{instance_id}/{item_key}".encode())
+    digest = bytearray(sha1.digest()[:16])
     digest[6] = (digest[6] & 0x0F) | 0x50
     digest[8] = (digest[8] & 0x3F) | 0x80
     return bytes(digest)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 import msgspec
 from sqlalchemy import ColumnElement, select
@@ -43,17 +43,17 @@ def _uuid(value: Any, field: str) -> uuid.UUID:
         raise Rejected(f"{field}: not a UUID", code="invalid") from exc
 
 
-#: A device's time names its offset (or Z): a time without one is no instant.
-_AWARE = Annotated[datetime, msgspec.Meta(tz=True)]
-
-
 def _when(value: Any, field: str) -> datetime | None:
+    """A device's time: ISO 8601 naming its offset (or Z) — a time without one is no instant."""
     if value is None or isinstance(value, datetime):
         return value
     try:
-        return msgspec.convert(value, _AWARE)
-    except msgspec.ValidationError as exc:
-        raise Rejected(f"{field}: not an ISO 8601 date-time with a zone", code="invalid") from exc
+        when = msgspec.convert(value, datetime)
+    except msgspec.ValidationError:
+        when = None
+    if when is None or when.tzinfo is None:
+        raise Rejected(f"{field}: not an ISO 8601 date-time with a zone", code="invalid")
+    return when
 
 
 def _immutable(row: Any, fields: dict[str, Any], names: tuple[str, ...]) -> None:
@@ -347,16 +347,17 @@ class ItemResultSpec(EntitySpec):
             raise Rejected(f"id: an item result's id is UUIDv5 of its address; expected {expected}", code="invalid")
         # Every device field, so that all rows of a batch have the same columns (one
         # INSERT); created_at: the push's time, by which the audit finds the batch's entry.
-        return {
+        row = {
             "id": key,
             "project_id": project_id,
             "answered_by": ctx.actor.user_id,
             "created_at": ctx.now,
             "updated_at": ctx.now,
-            **dict.fromkeys(self.fields),
-            "photos": [],  # (the column's default: fromkeys gave None)
-            **fields,
+            **_BLANK_ANSWER,
+            "photos": [],  # (the column's default; a list of its own)
         }
+        row.update(fields)
+        return row
 
     async def merge_record(self, ctx: ApplyContext, row: Any) -> dict[str, Any]:
         insp = await get_inspection(ctx, row.inspection_id)
@@ -379,6 +380,11 @@ class ItemResultSpec(EntitySpec):
 
     def scope(self, actor: Actor) -> ColumnElement[bool] | bool:
         return _acceptance_children(ItemResult, actor)
+
+
+#: Every device field of an answer, None (`ItemResultSpec.row_values`: all rows of a
+#: batch have the same columns, one INSERT).
+_BLANK_ANSWER: dict[str, Any] = dict.fromkeys(ItemResultSpec.fields)
 
 
 class CheckpointScanSpec(EntitySpec):
