@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+import msgspec
+
 
 class SyncError(Exception):
     """Base of sync errors."""
@@ -28,6 +30,13 @@ def require_one_of(value: object, allowed: Collection[str], field: str, message:
 
 
 _PLAIN = frozenset({int, float, bool, type(None)})
+
+
+def may_hold_nul(value: object) -> bool:
+    """False when no text anywhere in `value` (JSON values) holds NUL, found in one
+    pass in C: its JSON has no ``\\u0000`` escape. True may be a false alarm (text
+    holding a backslash followed by ``u0000``): `require_no_nul` then decides."""
+    return b"\\u0000" in msgspec.json.encode(value)
 
 
 def require_no_nul(value: object, field: str) -> None:

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sync import stamping
 from sync.bulk import among, insert_rows
 from sync.conflicts import record_conflict, resolve_conflict
-from sync.errors import BadBatch, LateEdit, MutationGap, Rejected, UnsupportedProtocol, require_no_nul
+from sync.errors import BadBatch, LateEdit, MutationGap, Rejected, UnsupportedProtocol, may_hold_nul, require_no_nul
 from sync.merge import MISSING, merge_field
 from sync.protocol import (
     MIN_PROTOCOL_VERSION,
@@ -277,8 +277,10 @@ async def _create_rows(
     ctx = context(batch[0])  # for the checks of the whole batch (`checked_creates`)
     ctx.batch_loaded = loaded
     try:
+        text_checked = not may_hold_nul([(m.fields, m.base) for m in batch])  # (at once: ~3× faster)
         for m in batch:
-            _check_text(m)
+            if not text_checked:
+                _check_text(m)
             _check_create_fields(spec, m)
         at_once = await spec.checked_creates(ctx, batch)
         if at_once is not None:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sync.errors import Rejected, require_no_nul
+from sync.errors import Rejected, may_hold_nul, require_no_nul
 
 text = st.text(alphabet=st.sampled_from(["a", "空", "\\", "x", "0", "\x00", "u"]), max_size=6)
 json_values = st.recursive(
@@ -55,3 +55,20 @@ def test_the_reason_names_the_field(fields: dict[str, Any], named: str) -> None:
     with pytest.raises(Rejected) as caught:
         require_no_nul(fields, "fields")
     assert caught.value.reason == f"{named}: text may not contain the NUL character (U+0000)"
+
+
+@given(st.lists(st.tuples(st.dictionaries(text, json_values, max_size=6), st.none() | json_values), max_size=5))
+def test_a_batch_said_free_of_nul_holds_none(batch: list[Any]) -> None:
+    """`may_hold_nul` (one pass over a whole batch) may raise a false alarm — a
+    backslash followed by u0000 — but never misses a NUL."""
+    if holds_nul([list(pair) for pair in batch]):
+        assert may_hold_nul(batch)
+    if not may_hold_nul(batch):
+        for fields, base in batch:
+            require_no_nul(fields, "fields")
+            require_no_nul(base, "base")
+
+
+def test_the_escape_written_as_text_is_only_a_false_alarm() -> None:
+    assert may_hold_nul([{"note": "\\u0000"}]) and not holds_nul({"note": "\\u0000"})
+    assert not may_hold_nul([{"note": "空鼓", "photos": ["a"], "value": {"k": 1}}])
