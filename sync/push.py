@@ -277,10 +277,10 @@ async def _create_rows(
     ctx = context(batch[0])  # for the checks of the whole batch (`checked_creates`)
     ctx.batch_loaded = loaded
     try:
-        text_checked = not may_hold_nul([(m.fields, m.base) for m in batch])  # (at once: ~3× faster)
-        for m in batch:
-            if not text_checked:
+        if may_hold_nul([(m.fields, m.base) for m in batch]):  # (one pass for the batch: ~3× faster)
+            for m in batch:
                 _check_text(m)
+        for m in batch:
             _check_create_fields(spec, m)
         at_once = await spec.checked_creates(ctx, batch)
         if at_once is not None:
