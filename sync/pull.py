@@ -5,8 +5,10 @@ The numbered steps match docs/sync-protocol.md §Pull line for line.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import heapq
+import operator
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -76,6 +78,27 @@ def _group(entity: str, columns: tuple[str, ...] = ()) -> _Group:
 #: JSON (protocol 2: a `Change`; protocol 3: a row of its run).
 _Item = tuple[int, int, str, _Group, bytes]
 _encode = msgspec.json.Encoder().encode
+_key = operator.itemgetter(0, 1, 2)
+
+
+class _Stream:
+    """One table's rows for a page, read in batches after its own last row read:
+    `items` the batch, `at` the first not yet taken, `more` whether the batch was
+    full (rows may follow its last)."""
+
+    __slots__ = ("after", "at", "items", "more", "read")
+
+    def __init__(self, read: Callable[[Position, int, int], Awaitable[list[_Item]]], pos: Position) -> None:
+        self.read, self.after = read, pos
+        self.items: list[_Item] = []
+        self.at = 0
+        self.more = True
+
+    async def refill(self, upto: int, limit: int) -> None:
+        self.items = await self.read(self.after, upto, limit)
+        self.at, self.more = 0, len(self.items) == limit
+        if self.items:
+            self.after = _key(self.items[-1])
 
 
 # The filters of a page, written with bound parameters so that each statement is
@@ -400,30 +423,31 @@ async def pull(
         group: _Group | None = None  # the run being filled; a project starts its own
         readers = [functools.partial(_read_entity, db, feed, p, runs) for feed in feeds]
         readers.append(functools.partial(_read_tombstones, db, actor, p, runs))
-        # A stream read to its end (a short batch) is not read again for this page:
-        # its rows not yet taken are kept for the next round. Tables with nothing
-        # after the position are found with one query and not read at all.
+        # Tables with nothing after the position are found with one query and not
+        # read at all; the others are read into buffers, each refilled only when the
+        # page has taken all it holds (the rest of a buffer is kept for the page's
+        # next round, not read again).
         live = await _feeds_with_rows(db, feeds, actor, p, pos, upto)
-        complete: dict[int, list[_Item]] = {i: [] for i in range(len(readers)) if i not in live}
+        streams = [_Stream(read, pos) for i, read in enumerate(readers) if i in live]
+        first = True
         while True:
-            streams: list[list[_Item]] = []
-            limit = _rows_wanted(request.max_bytes, size, len(changes))
-            for i, read in enumerate(readers):
-                if i in complete:
-                    streams.append([item for item in complete[i] if item[:3] > pos])
-                    continue
-                stream = await read(pos, upto, limit)
-                if len(stream) < limit:
-                    complete[i] = stream
-                streams.append(stream)
-            # A stream that returned a full batch may hold more after its last row:
-            # only items up to the smallest such "last row" are safe to take.
-            bound = min((s[-1] for i, s in enumerate(streams) if i not in complete), default=None)
+            wanted = _rows_wanted(request.max_bytes, size, len(changes))
+            if first and len(streams) > 1:
+                # The page's first batches: split among the tables with rows (which
+                # of them fill the page is not known yet).
+                wanted = -(-wanted // len(streams))
+            first = False
+            for s in streams:
+                if s.more and s.at == len(s.items):
+                    await s.refill(upto, wanted)
+            # A stream whose last read was a full batch may hold more after its last
+            # row: only items up to the smallest such "last row" are safe to take.
+            bound = min((s.items[-1] for s in streams if s.more), default=None)
             # Keys are unique (rank tells the tables apart), so a tuple sort never
-            # compares past them; each stream is sorted already. (One table with
+            # compares past them; each buffer is sorted already. (One table with
             # rows, as in most of a first pull: no merge needed.)
-            filled = [s for s in streams if s]
-            merged: Iterable[_Item] = filled[0] if len(filled) == 1 else heapq.merge(*filled)
+            pending = [s.items[s.at :] if s.at else s.items for s in streams if s.at < len(s.items)]
+            merged: Iterable[_Item] = pending[0] if len(pending) == 1 else heapq.merge(*pending)
             last: _Item | None = None  # the last change taken
             for item in merged:
                 if bound is not None and item > bound:
@@ -442,7 +466,9 @@ async def pull(
                 size += grows
                 last = item
             if last is not None:
-                pos = (last[0], last[1], last[2])
+                pos = _key(last)
+                for s in streams:
+                    s.at = bisect.bisect_right(s.items, pos, lo=s.at, key=_key)
             positions[p] = pos
             if has_more:
                 break
