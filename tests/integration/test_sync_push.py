@@ -252,6 +252,28 @@ async def test_gap_is_refused_duplicates_ignored_bad_mutation_does_not_block(
     assert data["last_mutation_id"] == 3
 
 
+async def test_a_misshapen_push_is_a_422_naming_the_field_and_applies_nothing(
+    client: Any, db: Any, setup: dict[str, Any]
+) -> None:
+    """A well-formed push is decoded straight into its Struct; any other body takes
+    the framework's way, whose 422 names the field (and whose lax reading of a
+    number sent as text still applies)."""
+    a = await device(client, "engineer", setup["pw"], "pad-a")
+    insp = new_inspection(a, setup["tv"], setup["unit"].id)
+    good = {"id": 1, "op": "put", "entity": "inspection", "key": str(insp), "fields": a.outbox[0].fields}
+    for body, field in (
+        ({"protocol": 3, "device_id": "pad-a", "mutations": [{**good, "key": "not-a-uuid"}]}, "mutations[0].key"),
+        ({"protocol": 3, "device_id": "pad-a", "mutations": [good], "extra": 1}, "extra"),
+    ):
+        status, data = await call(a, "/api/sync/push", body)
+        assert status == 422, data
+        assert [e["field"] for e in data["errors"]] == [field]
+    assert await count(db, select(func.count()).select_from(Inspection)) == 0
+    status, data = await call(a, "/api/sync/push", {"protocol": "3", "device_id": "pad-a", "mutations": [good]})
+    assert status == 200 and data["results"] == [{"id": 1, "status": "applied"}]
+    assert await count(db, select(func.count()).select_from(Inspection)) == 1
+
+
 async def test_unsupported_protocol_is_426_and_applies_nothing(client: Any, db: Any, setup: dict[str, Any]) -> None:
     a = await device(client, "engineer", setup["pw"], "pad-a")
     insp = new_inspection(a, setup["tv"], setup["unit"].id)
