@@ -44,7 +44,7 @@ from sync.feed_text import as_feed_text, uuid_text
 from sync.protocol import RUNS_PROTOCOL, PullPage, PullRequest, PullRunsPage, RunPage, TemplateRef
 from sync.push import check_protocol, register_device
 from sync.registry import Actor, EntitySpec, Registry
-from sync.tables import clocks, device_key, devices, tombstones
+from sync.tables import THIS_DEVICE, clocks, devices, tombstones
 
 #: Most rows read from one table at a time; bounds memory together with max_bytes.
 #: Small enough that a batch's rows are still in the CPU's caches when they are
@@ -347,21 +347,20 @@ def _probes(feeds: tuple[_Feed, ...], shapes: tuple[str, ...], tombstone_shape: 
 
 #: Steps 4–5's statements, built once: the device's last applied mutation id, and
 #: the clocks of the projects in `scope` with it on every row.
-_LMID = select(devices.c.last_mutation_id).where(
-    device_key(bindparam("user_id", type_=Uuid), bindparam("device_id", type_=Text))
-)
+_LMID = select(devices.c.last_mutation_id).where(THIS_DEVICE)
 _CLOCKS_AND_LMID = select(clocks, _LMID.scalar_subquery().label("lmid")).where(
     clocks.c.project_id.in_(bindparam("scope", type_=Uuid, expanding=True))
 )
+
+
+_PULLED = update(devices).where(THIS_DEVICE).values(last_pull_at=bindparam("now", type_=devices.c.last_pull_at.type))
 
 
 async def _record_pull(db: AsyncSession, actor: Actor, request: PullRequest) -> None:
     """When the device was last up to date; a device that has only pulled so far is
     registered here (a push registers it otherwise)."""
     now = datetime.now(UTC)
-    done = await db.execute(
-        update(devices).where(device_key(actor.user_id, request.device_id)).values(last_pull_at=now)
-    )
+    done = await db.execute(_PULLED, {"of_user": actor.user_id, "of_device": request.device_id, "now": now})
     if not done.rowcount:  # type: ignore[attr-defined]
         await register_device(db, actor, request.device_id, request.protocol, last_pull_at=now)
 
@@ -391,7 +390,7 @@ async def pull(
     #    every mutation counted here has its effects at or below the clocks read,
     #    and this pull reads nothing newer than them.
     scope = sorted(actor.project_ids, key=str)
-    device = {"user_id": actor.user_id, "device_id": request.device_id}
+    device = {"of_user": actor.user_id, "of_device": request.device_id}
     clock_read = await db.execute(_CLOCKS_AND_LMID, {**device, "scope": scope})
     clock_rows = {r.project_id: r for r in clock_read.all()}
     # (no clock row in scope: no row to carry it, so read on its own)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,7 +31,7 @@ from sync.protocol import (
     PushResponse,
 )
 from sync.registry import Actor, ApplyContext, EntitySpec, Registry
-from sync.tables import device_key, devices, results
+from sync.tables import THIS_DEVICE, devices, results
 
 
 def check_protocol(version: int) -> None:
@@ -54,13 +54,27 @@ async def register_device(db: AsyncSession, actor: Actor, device_id: str, protoc
         pass  # another request of this device registered it first
 
 
+#: Steps 4 and 8's statements on the device's row, built once.
+_LOCK_DEVICE = select(devices.c.last_mutation_id).where(THIS_DEVICE).with_for_update()
+_DEVICE_DONE = (
+    update(devices)
+    .where(THIS_DEVICE)
+    .values(
+        last_mutation_id=bindparam("last", type_=devices.c.last_mutation_id.type),
+        protocol=bindparam("request_protocol", type_=devices.c.protocol.type),
+        last_push_at=bindparam("now", type_=devices.c.last_push_at.type),
+        client_time=bindparam("request_client_time", type_=devices.c.client_time.type),
+    )
+)
+
+
 async def lock_device(db: AsyncSession, actor: Actor, device_id: str, protocol: int) -> int:
     """The device's last applied mutation id, with its row locked until commit."""
-    key = device_key(actor.user_id, device_id)
-    row = (await db.execute(select(devices.c.last_mutation_id).where(key).with_for_update())).first()
+    key = {"of_user": actor.user_id, "of_device": device_id}
+    row = (await db.execute(_LOCK_DEVICE, key)).first()
     if row is None:
         await register_device(db, actor, device_id, protocol)
-        row = (await db.execute(select(devices.c.last_mutation_id).where(key).with_for_update())).first()
+        row = (await db.execute(_LOCK_DEVICE, key)).first()
         assert row is not None
     return int(row[0])
 
@@ -151,9 +165,15 @@ async def _push(
         await db.execute(insert(results), recorded)
     # … together with the device's last applied mutation id.
     await db.execute(
-        update(devices)
-        .where(device_key(actor.user_id, request.device_id))
-        .values(last_mutation_id=last, protocol=request.protocol, last_push_at=now, client_time=request.client_time)
+        _DEVICE_DONE,
+        {
+            "of_user": actor.user_id,
+            "of_device": request.device_id,
+            "last": last,
+            "request_protocol": request.protocol,
+            "now": now,
+            "request_client_time": request.client_time,
+        },
     )
     # 9. Commit: the stamping hook bumps each touched project's clock and stamps rows.
     await db.commit()

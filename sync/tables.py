@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
+    bindparam,
 )
 
 from sync.columns import UTCDateTime
@@ -123,3 +124,10 @@ conflicts = Table(
 def device_key(user_id: uuid.UUID | BindParameter[Any], device_id: str | BindParameter[str]) -> ColumnElement[bool]:
     """The row of one user's device in `devices` (values, or bound parameters for a statement built once)."""
     return (devices.c.user_id == user_id) & (devices.c.device_id == device_id)
+
+
+#: `device_key` with the bound parameters `of_user` and `of_device` (not the columns'
+#: names, which an UPDATE's SET clause reserves): for statements built once, at
+#: import (building the clause and the statement's cache key on every request cost
+#: a push ~0.2 ms).
+THIS_DEVICE = device_key(bindparam("of_user", type_=Uuid), bindparam("of_device", type_=Text))
