@@ -14,6 +14,7 @@ import asyncio
 import gc
 import logging
 import os
+import statistics
 import sys
 import tempfile
 import tracemalloc
@@ -350,6 +351,13 @@ def rounds(m: dict[str, Any]) -> str:
     return f"best of {ROUNDS}: " + ", ".join(f"{x:,.0f}" for x in m["rounds"])
 
 
+def paired(m: dict[str, Any], floor: dict[str, Any]) -> str:
+    """For reading the noise, not for the goal: each round's ratio to the floor round
+    run right after it (same minute, same table size), and their median."""
+    ratios = [a / b for a, b in zip(m["rounds"], floor["rounds"], strict=True)]
+    return f"paired rounds {', '.join(f'{x:.2f}' for x in ratios)}; median {statistics.median(ratios):.3f}"
+
+
 def report(r: dict[str, Any]) -> None:
     push, pf, pull, qf = r["push"], r["push_floor"], r["pull"], r["pull_floor"]
     push_ratio, pull_ratio = push["rate"] / pf["rate"], pull["rate"] / qf["rate"]
@@ -365,7 +373,10 @@ def report(r: dict[str, Any]) -> None:
         f" {pf['rate']:>9,.0f} rows/s  ({pf['seconds']:.2f} s, as new rows, {rounds(pf)};"
         f" over the existing rows {pf['over_existing']:,.0f} rows/s, ratio {push['rate'] / pf['over_existing']:.3f})"
     )
-    print(f"       ratio push/floor {push_ratio:.3f}  (goal ≥ {GOAL_RATIO})  {goal(push_ratio >= GOAL_RATIO)}")
+    print(
+        f"       ratio push/floor {push_ratio:.3f}  (goal ≥ {GOAL_RATIO})  {goal(push_ratio >= GOAL_RATIO)}"
+        f"  [{paired(push, pf)}]"
+    )
     print(
         f"pull   {pull['changes']:>8,} changes ({pull['items']:,} item results of {r['arranged']:,}) in"
         f" {pull['pages']} pages: {pull['rate']:>9,.0f} rows/s  ({pull['seconds']:.2f} s; {share(pull)};"
@@ -375,7 +386,10 @@ def report(r: dict[str, Any]) -> None:
         f"floor  {qf['rows']:>8,} rows, Core select streamed by 2,000: {qf['rate']:>9,.0f} rows/s"
         f"  ({qf['seconds']:.2f} s, {rounds(qf)})"
     )
-    print(f"       ratio pull/floor {pull_ratio:.3f}  (goal ≥ {GOAL_RATIO})  {goal(pull_ratio >= GOAL_RATIO)}")
+    print(
+        f"       ratio pull/floor {pull_ratio:.3f}  (goal ≥ {GOAL_RATIO})  {goal(pull_ratio >= GOAL_RATIO)}"
+        f"  [{paired(pull, qf)}]"
+    )
     print(
         f"       memory during the pull: heap peak +{pull['heap_mb']:.1f} MB (tracemalloc),"
         f" RSS peak +{pull['rss_mb']:.1f} MB  (goal < {GOAL_PULL_MB} MB)  {goal(mem < GOAL_PULL_MB)}"
