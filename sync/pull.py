@@ -351,8 +351,7 @@ _LMID = select(devices.c.last_mutation_id).where(THIS_DEVICE)
 _CLOCKS_AND_LMID = select(clocks, _LMID.scalar_subquery().label("lmid")).where(
     clocks.c.project_id.in_(bindparam("scope", type_=Uuid, expanding=True))
 )
-
-
+#: Step 8's, on the last page: when the device was last up to date.
 _PULLED = update(devices).where(THIS_DEVICE).values(last_pull_at=bindparam("now", type_=devices.c.last_pull_at.type))
 
 
@@ -431,17 +430,15 @@ async def pull(
         # next round, not read again).
         live = await _feeds_with_rows(db, feeds, actor, p, pos, upto)
         streams = [_Stream(read, pos) for i, read in enumerate(readers) if i in live]
-        first = True
         while True:
+            # Refill the buffers taken to their end that may hold more: in the first
+            # round every table with rows, which share what the page can still hold
+            # (which of them fill it is not known yet); after it, only the one whose
+            # last row bounded the round.
+            used_up = [s for s in streams if s.more and s.at == len(s.items)]
             wanted = _rows_wanted(request.max_bytes, size, len(changes))
-            if first and len(streams) > 1:
-                # The page's first batches: split among the tables with rows (which
-                # of them fill the page is not known yet).
-                wanted = -(-wanted // len(streams))
-            first = False
-            for s in streams:
-                if s.more and s.at == len(s.items):
-                    await s.refill(upto, wanted)
+            for s in used_up:
+                await s.refill(upto, -(-wanted // len(used_up)))
             # A stream whose last read was a full batch may hold more after its last
             # row: only items up to the smallest such "last row" are safe to take.
             bound = min((s.items[-1] for s in streams if s.more), default=None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -58,12 +59,17 @@ async def test_first_pull_brings_the_whole_project_in_bounded_pages(
     assert body["changes"] == [] and body["has_more"] is False
 
 
-async def _all_pages(dev: Any, protocol: int, max_bytes: int) -> list[dict[str, Any]]:
+async def _all_pages(
+    dev: Any, protocol: int, max_bytes: int, each: Callable[[dict[str, Any]], None] | None = None
+) -> list[dict[str, Any]]:
+    """Every page of a first pull; `each` is called with each page as it arrives."""
     pages, cursor = [], None
     while True:
         body = {"protocol": protocol, "device_id": dev.device_id, "cursor": cursor, "max_bytes": max_bytes}
         status, page = await call(dev, "/api/sync/pull", body)
         assert status == 200 and page["protocol"] == protocol
+        if each is not None:
+            each(page)
         pages.append(page)
         cursor = page["cursor"]
         if not page["has_more"]:
@@ -123,8 +129,8 @@ async def test_tables_interleaved_in_versions_merge_in_order_each_row_read_once_
 ) -> None:
     """Pushes alternate inspections and their answers, so the feed alternates
     tables. Read 5 rows at a time, every table's buffer is refilled many times a
-    page: the pages hold the same changes, in the same order, as pages read 2,000 at
-    a time, and within a page no row is read twice (a buffer's rest is kept for the
+    page: the pages hold the same changes, in the same order, as pages read in
+    batches of the default size, and within a page no row is read twice (a buffer's rest is kept for the
     page's next round, not read again)."""
     import sync.pull as pulling
     from server.syncing.registry import registry
@@ -145,19 +151,12 @@ async def test_tables_interleaved_in_versions_merge_in_order_each_row_read_once_
         return got
 
     monkeypatch.setattr(pulling, "_rows", recorded)
-    small: list[dict[str, Any]] = []
-    cursor = None
-    while True:
-        read.clear()
-        body = {"protocol": 3, "device_id": "pad-a", "cursor": cursor, "max_bytes": 16_384}
-        status, page = await call(a, "/api/sync/pull", body)
-        assert status == 200
-        assert len(read) == len(set(read)), "a row was read twice for one page"
-        small.append(page)
-        cursor = page["cursor"]
-        if not page["has_more"]:
-            break
 
+    def no_row_read_twice(_page: dict[str, Any]) -> None:
+        assert len(read) == len(set(read)), "a row was read twice for one page"
+        read.clear()
+
+    small = await _all_pages(a, 3, 16_384, each=no_row_read_twice)
     changes = [c for page in small for run in page["runs"] for c in _as_changes(run)]
     assert changes == [c for page in big for run in page["runs"] for c in _as_changes(run)]
     rank = {spec.name: spec.rank for spec in registry().all()}
