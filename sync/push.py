@@ -85,24 +85,36 @@ ATTEMPTS = 3
 _TRANSIENT = frozenset({"40P01", "40001"})  # deadlock_detected, serialization_failure
 
 
+class _RecordExists(Exception):
+    """Step 7's batch of new records, written without a savepoint, met a record that
+    exists: the transaction is rolled back and the push run again without that shortcut."""
+
+
 async def push(
     db: AsyncSession, registry: Registry, actor: Actor, token_device_id: str, request: PushRequest
 ) -> PushResponse:
     """Steps 1–10, in one transaction; run again from the start if the database
     aborts it to break a deadlock (two pushes creating the same record at once,
-    one stamping at insert, see `_create_rows`). Nothing of an aborted run stays."""
-    for _ in range(ATTEMPTS - 1):
+    one stamping at insert, see `_create_rows`), or if a batch written as new
+    records met one that exists (`apply_batch`). Nothing of an aborted run stays."""
+    attempts, new_rows = 0, True
+    while True:
         try:
-            return await _push(db, registry, actor, token_device_id, request)
+            return await _push(db, registry, actor, token_device_id, request, new_rows=new_rows)
+        except _RecordExists:
+            await db.rollback()
         except DBAPIError as exc:
-            if getattr(exc.orig, "sqlstate", None) not in _TRANSIENT:
+            attempts += 1
+            if attempts == ATTEMPTS or getattr(exc.orig, "sqlstate", None) not in _TRANSIENT:
                 raise
             await db.rollback()
-    return await _push(db, registry, actor, token_device_id, request)
+        # Run again looking the records up: one exists, or another writer is making
+        # them (a deadlock of two pushes creating the same records).
+        new_rows = False
 
 
 async def _push(
-    db: AsyncSession, registry: Registry, actor: Actor, token_device_id: str, request: PushRequest
+    db: AsyncSession, registry: Registry, actor: Actor, token_device_id: str, request: PushRequest, *, new_rows: bool
 ) -> PushResponse:
     # 1. Protocol version: the current one or the one before, else 426 and nothing applied.
     check_protocol(request.protocol)
@@ -140,7 +152,7 @@ async def _push(
 
     # 7. Apply the new mutations: a batch of plain puts of one batchable entity at
     #    once when nothing in it is refused, else each in its own savepoint.
-    batch = await apply_batch(db, registry, fresh, context)
+    batch = await apply_batch(db, registry, fresh, context, new_rows=new_rows)
     for i, mutation in enumerate(fresh):
         result = batch[i] if batch is not None else await apply_one(context(mutation), registry, mutation)
         # 8. Record its result in the same transaction, unless it is a plain "applied"
@@ -221,32 +233,39 @@ def _result(m: Mutation, ctx: ApplyContext) -> MutationResult:
 
 
 async def apply_batch(
-    db: AsyncSession, registry: Registry, batch: list[Mutation], context: Callable[[Mutation], ApplyContext]
+    db: AsyncSession,
+    registry: Registry,
+    batch: list[Mutation],
+    context: Callable[[Mutation], ApplyContext],
+    *,
+    new_rows: bool = True,
 ) -> list[MutationResult] | None:
-    """7 (fast path). All or nothing, in one savepoint: a batch of records the
-    device never saw (no `base`) is first tried as new rows without looking them up
-    (`_create_rows`; one that exists fails the INSERT on its key); otherwise, or
-    then, the records are loaded and locked in one query, the feature's prefetch
-    loads what they read, every mutation is validated and merged exactly as one at
-    a time, and the writes are flushed once. Anything refused (rejected, late edit, constraint) rolls the whole
-    savepoint back and the caller applies the batch one mutation at a time, so the
+    """7 (fast path). All or nothing: a batch of records the device never saw (no
+    `base`) is first tried as new rows without looking them up (`_create_rows`,
+    with `new_rows`) and without a savepoint: a SQLite savepoint copies every page
+    the batch's rows change into its journal, which cost a push of 10,000 answers
+    15–20 % (docs/performance.md §Sync). One that exists after all fails the INSERT
+    on its key and raises `_RecordExists`: `push` rolls the transaction back and
+    runs it again with `new_rows` false. Otherwise, or then, in one savepoint, the
+    records are loaded and locked in one query, the feature's prefetch loads what
+    they read, every mutation is validated and merged exactly as one at a time, and
+    the writes are flushed once. Anything refused (rejected, late edit, constraint)
+    rolls the whole savepoint back (the new rows' checks all come before their
+    first write) and the caller applies the batch one mutation at a time, so the
     results are the same either way. None when the batch does not qualify or fell back."""
     spec = registry.get(batch[0].entity) if batch else None
     if spec is None or not spec.batchable or any(m.op != "put" or m.entity != spec.name for m in batch):
         return None
     keys = list({m.key for m in batch})
     try:
-        if spec.row_creates and not any(m.base for m in batch) and len(keys) == len(batch):
+        if new_rows and spec.row_creates and not any(m.base for m in batch) and len(keys) == len(batch):
             # Records this device never saw (no base): most likely new, so written
-            # without looking them up first. One that exists after all (another
-            # device made it) fails the INSERT on its primary key, and the batch
-            # is looked up and merged below.
+            # without looking them up first.
+            fresh = {obj.id: obj for obj in await spec.prefetch(db, batch, {})}
             try:
-                async with _savepoint(db):
-                    fresh = {obj.id: obj for obj in await spec.prefetch(db, batch, {})}
-                    return await _create_rows(db, spec, batch, context, fresh)
-            except IntegrityError:
-                pass
+                return await _create_rows(db, spec, batch, context, fresh)
+            except IntegrityError as exc:  # (written, some of it: only a rollback undoes it)
+                raise _RecordExists from exc
         async with _savepoint(db):
             rows: dict[uuid.UUID, Any] = {
                 r.id: r
@@ -291,8 +310,8 @@ async def _create_rows(
     `sync.bulk.insert_rows`) instead of one ORM object each, already stamped: each
     project's version is claimed (its clock bumped and locked to the commit,
     `stamping.claim`) just before. The rows are written for the entity, so that the
-    server's audit records them (`sync.bulk.on_insert_rows`). Raises _Refused (the
-    caller rolls the savepoint back) if any mutation is refused."""
+    server's audit records them (`sync.bulk.on_insert_rows`). Raises _Refused if
+    any mutation is refused, before anything is written (every check comes first)."""
     checked: list[tuple[uuid.UUID, dict[str, Any]]] = []
     ctx = context(batch[0])  # for the checks of the whole batch (`checked_creates`)
     ctx.batch_loaded = loaded

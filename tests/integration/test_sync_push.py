@@ -48,14 +48,20 @@ async def test_two_devices_edit_different_fields_both_survive(client: Any, db: A
 async def test_two_devices_creating_the_same_answers_unseen_are_merged_not_refused(
     client: Any, db: Any, setup: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A batch of answers a device never saw is written without a lookup first; when
-    another device made one of them already, the INSERT fails on its key and the
-    batch is looked up and merged instead (a failure kept, the rest created)."""
+    """A batch of answers a device never saw is written without a lookup first and
+    without a savepoint; when another device made one of them already, the INSERT
+    fails on its key, the transaction is rolled back and the push runs again, the
+    batch looked up and merged (a failure kept, the rest created). Nothing of the
+    first run stays: no row, no audit entry, not the device's registration (this
+    push is the device's first request), and a retry answers the same."""
+    from server.audit.models import AuditEntry
+    from server.audit.sync_writes import MANY
+    from sync.tables import devices
+
     a = await device(client, "engineer", setup["pw"], "pad-a")
     b = await device(client, "cs_assistant", setup["pw"], "pad-b")
     insp = new_inspection(a, setup["tv"], setup["unit"].id)
     await a.push()
-    await b.pull()
     door = answer(a, insp, "door", value="pass")
     answer(a, insp, "window", value="pass")
     assert [r.status for r in await a.push()] == ["applied", "applied"]
@@ -69,13 +75,30 @@ async def test_two_devices_creating_the_same_answers_unseen_are_merged_not_refus
     async def not_here(*_args: Any) -> Any:
         raise AssertionError("the batch is merged as a batch, not one mutation at a time")
 
+    runs: list[bool] = []
+    run_once = sync.push._push
+
+    async def counted(*args: Any, new_rows: bool) -> Any:
+        runs.append(new_rows)
+        return await run_once(*args, new_rows=new_rows)
+
     monkeypatch.setattr(sync.push, "apply_one", not_here)
-    res = await b.push()
+    monkeypatch.setattr(sync.push, "_push", counted)
+    b.lose_next_answer = True
+    with pytest.raises(TransportError):
+        await b.push()
+    res = await b.push()  # the retry: answered from what the first push stored
+    assert runs == [True, False, True]  # new rows tried, then looked up; the retry applies nothing
     assert [(r.status, r.code) for r in res] == [("conflict", "merged"), ("applied", None)]
     await db.rollback()
     row = await db.get(ItemResult, door)
     assert (row.value, row.note, row.needs_review) == ("fail", "门锁损坏 broken lock", True)
     assert (await db.get(ItemResult, flatness)).value == 3
+    assert await count(db, select(func.count()).select_from(devices).where(devices.c.device_id == "pad-b")) == 1
+    assert await db.scalar(select(devices.c.last_mutation_id).where(devices.c.device_id == "pad-b")) == 2
+    by_b = (await db.scalars(select(AuditEntry).where(AuditEntry.device_id == "pad-b"))).all()
+    assert sorted((e.action, e.entity_id) for e in by_b) == sorted([("update", str(door)), ("create", str(flatness))])
+    assert MANY not in {e.entity_id for e in by_b}
     n = await count(db, select(func.count()).select_from(ItemResult).where(ItemResult.inspection_id == insp))
     assert n == 3
 
@@ -683,10 +706,10 @@ async def test_two_writers_creating_the_same_answer_at_once_deadlock_and_the_pus
     attempts = 0
     run_once = sync.push._push
 
-    async def counted(*args: Any) -> Any:
+    async def counted(*args: Any, **kwargs: Any) -> Any:
         nonlocal attempts
         attempts += 1
-        return await run_once(*args)
+        return await run_once(*args, **kwargs)
 
     a = await device(client, "engineer", setup["pw"], "pad-a")
     insp = new_inspection(a, setup["tv"], setup["unit"].id)
