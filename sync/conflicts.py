@@ -14,6 +14,7 @@ from sync import stamping
 from sync.errors import Rejected
 from sync.registry import ApplyContext, Registry
 from sync.tables import conflicts
+from sync.values import from_wire
 
 
 def _json(value: Any) -> Any:
@@ -98,6 +99,10 @@ async def resolve_conflict(
     if spec is not None:
         record = await ctx.db.get(spec.model, row.entity_id, with_for_update=True, populate_existing=True)
         if record is not None and hasattr(record, row.field):
+            # The recorded values are as devices saw them (JSON): back to the
+            # column's type, checked as a device's write is.
+            value = from_wire(spec.table, row.field, value)
+            await spec.check_resolution(ctx, record, row.field, value)
             if getattr(record, row.field) != value:
                 setattr(record, row.field, value)
             await ctx.db.flush()

@@ -32,6 +32,7 @@ from sync.protocol import (
 )
 from sync.registry import Actor, ApplyContext, EntitySpec, Registry
 from sync.tables import THIS_DEVICE, devices, results
+from sync.values import check_values
 
 
 def check_protocol(version: int) -> None:
@@ -406,6 +407,7 @@ def _check_fields(spec: EntitySpec, fields: dict[str, Any]) -> None:
     if not fields.keys() <= spec.fields.keys():
         unknown = fields.keys() - spec.fields.keys()
         raise Rejected(f"unknown or read-only field(s) of {spec.name}: {', '.join(sorted(unknown))}", code="invalid")
+    check_values(spec.table, fields)  # (what each column can hold: text within its length …)
 
 
 def _check_not_deleted(spec: EntitySpec, row: Any) -> None:

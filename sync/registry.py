@@ -134,6 +134,12 @@ class EntitySpec:
         hundred, so that what is the same for all of them is looked up once."""
         return None
 
+    async def check_resolution(self, ctx: ApplyContext, row: Any, field: str, value: Any) -> None:
+        """Raise `Rejected` if a manager's resolution may not set `field` of `row`
+        to `value` (already of the column's type and fit for it, `sync.values`):
+        what `validate` checks of the value, whatever the record's state (a
+        resolution reaches frozen records)."""
+
     def frozen_reason(self, row: Any) -> str | None:
         """Why this record no longer accepts edits (submitted, signed, closed), or None."""
         return None

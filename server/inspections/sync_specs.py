@@ -359,6 +359,27 @@ class ItemResultSpec(EntitySpec):
         row.update(fields)
         return row
 
+    async def check_resolution(self, ctx: ApplyContext, row: Any, field: str, value: Any) -> None:
+        """A value or photo list chosen in a resolution is an answer the item
+        takes, as a device's would be (`check_answer`), the inspection frozen or not."""
+        if field not in {"value", "photos"}:
+            return
+        insp = await get_inspection(ctx, row.inspection_id)
+        index = await template_index(ctx.db, ctx.cache, insp.template_version_id) if insp is not None else None
+        ref = index.items.get(row.item_key) if index is not None else None
+        if ref is None:
+            raise Rejected("the answer's template item is unknown", code="invalid")
+        photos = value if field == "photos" else row.photos
+        if not isinstance(photos, list) or not all(isinstance(p, str) for p in photos):
+            raise Rejected("photos: expected a list of photo ids", code="invalid")
+        answer = Answer(value=value if field == "value" else row.value, photos=photos)
+        try:
+            problems = check_answer(ref.item, answer, "resolution")
+        except (TypeError, ValueError) as exc:
+            raise Rejected(f"{field}: {exc}", code="invalid") from exc
+        if problems:
+            raise Rejected("; ".join(f"{p.path}: {p.message}" for p in problems), code="invalid")
+
     async def merge_record(self, ctx: ApplyContext, row: Any) -> dict[str, Any]:
         insp = await get_inspection(ctx, row.inspection_id)
         assert insp is not None

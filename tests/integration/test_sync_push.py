@@ -560,6 +560,89 @@ async def test_an_answer_with_a_nul_character_is_rejected_and_the_queue_goes_on(
     assert (await db.get(ItemResult, good)).value == 3
 
 
+async def test_a_value_its_column_cannot_hold_is_rejected_naming_the_field_and_the_queue_goes_on(
+    client: Any, db: Any, setup: dict[str, Any]
+) -> None:
+    """A location longer than its column, or a number where text goes: PostgreSQL
+    refused the row and the push failed (500) on every retry, stopping the device's
+    queue; SQLite stored it. Now each is rejected naming the field — in a batch of new
+    answers, in an update — and the mutations after it are applied."""
+    a = await device(client, "engineer", setup["pw"], "pad-a")
+    insp = new_inspection(a, setup["tv"], setup["unit"].id)
+    await a.push()
+    door = answer(a, insp, "door", value="pass", location="客" * 101)
+    window = answer(a, insp, "window", value="pass", location="客" * 100)
+    res = await a.push()
+    assert [(r.status, r.code, r.reason) for r in res] == [
+        ("rejected", "invalid", "location: at most 100 characters (got 101)"),
+        ("applied", None, None),
+    ]
+    a.put("item_result", window, location=12)
+    a.put("item_result", window, instance_label=["a"])
+    a.put("item_result", window, note="窗框渗水")
+    res = await a.push()
+    assert [(r.status, r.reason) for r in res] == [
+        ("rejected", "location: expected text"),
+        ("rejected", "instance_label: expected text"),
+        ("applied", None),
+    ]
+    await db.rollback()
+    row = await db.get(ItemResult, window)
+    assert (row.location, row.instance_label, row.note) == ("客" * 100, None, "窗框渗水")
+    assert await db.get(ItemResult, door) is None
+
+
+async def test_a_resolution_sets_a_value_of_the_columns_type_or_is_rejected_naming_the_field(
+    client: Any, db: Any, setup: dict[str, Any]
+) -> None:
+    """A conflict keeps its values as the devices saw them (times and ids as text).
+    Resolving one on a time set that text on the record and the push failed (500)
+    on every retry, on both databases, stopping the manager's queue; a value chosen
+    freely was not checked at all. Now the value is turned back into the column's
+    type and checked as a device's write (an answer against its template item)."""
+    from datetime import UTC, datetime, timedelta
+
+    a = await device(client, "engineer", setup["pw"], "pad-a")
+    m = await device(client, "cs_manager", setup["pw"], "pad-m")
+    insp = new_inspection(a, setup["tv"], setup["unit"].id)
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    rid = answer(a, insp, "door", value="fail", answered_at=start.isoformat(), location="客厅")
+    await a.sync()
+    await m.pull()
+    later = {
+        a: (start + timedelta(hours=1), "卧室 bedroom", "pass"),
+        m: (start + timedelta(hours=2), "厨房 kitchen", "fail"),
+    }
+    for dev, (when, where, value) in later.items():
+        local = when.astimezone(timezone_east_8()).isoformat()
+        dev.put("item_result", rid, answered_at=local, location=where, value=value)
+    await a.push()  # a passes the door
+    await m.push()  # m, not having seen it, fails it again: a conflict on each field
+    await m.pull()
+    kept = {c["field"]: uuid.UUID(k) for k, c in m.replica["conflict"].items() if c["status"] == "open"}
+    assert set(kept) == {"answered_at", "location", "value"}
+    m.resolve(kept["answered_at"], "server")  # a's time, kept as text with its +08:00
+    m.resolve(kept["location"], "value", value="客" * 101)
+    m.resolve(kept["value"], "value", value="maybe")
+    m.resolve(kept["value"], "value", value="pass")
+    res = await m.push()
+    assert [(r.status, r.reason) for r in res] == [
+        ("applied", None),
+        ("rejected", "location: at most 100 characters (got 101)"),
+        ("rejected", "resolution.value: expected one of ['pass', 'fail', 'na']"),
+        ("applied", None),
+    ]
+    await db.rollback()
+    row = await db.get(ItemResult, rid)
+    assert (row.answered_at, row.location, row.value) == (start + timedelta(hours=1), "厨房 kitchen", "pass")
+
+
+def timezone_east_8() -> Any:
+    from datetime import timedelta, timezone
+
+    return timezone(timedelta(hours=8))
+
+
 async def test_half_an_emoji_in_a_note_arrives_as_a_replacement_character_and_the_queue_goes_on(
     client: Any, db: Any, setup: dict[str, Any]
 ) -> None:
