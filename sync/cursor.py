@@ -34,6 +34,16 @@ def decode(cursor: str | None) -> dict[uuid.UUID, Position]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         wire = msgspec.json.decode(raw, type=_Wire)
-        return {uuid.UUID(k): (int(v[0]), int(v[1]), str(v[2])) for k, v in wire.p.items()}
+        return {uuid.UUID(k): _position(*v) for k, v in wire.p.items()}
     except (binascii.Error, msgspec.DecodeError, msgspec.ValidationError, ValueError) as exc:
         raise BadBatch("cursor is not one this server made; pull again without a cursor") from exc
+
+
+def _position(version: int, rank: int, last_id: str) -> Position:
+    """A position as this server makes them: a version the database can compare (a
+    larger one failed the pull on every retry), a rank, the last id or ""."""
+    if not (0 <= version < 2**63 and START[1] <= rank <= DONE_RANK):
+        raise ValueError("position out of range")
+    if last_id:
+        uuid.UUID(last_id)  # (ValueError: not an id)
+    return version, rank, last_id

@@ -208,6 +208,36 @@ async def test_deletes_reach_offline_devices_and_edits_do_not_resurrect(
     assert (await db.get(ItemResult, rid)).note is None
 
 
+async def test_a_cursor_the_server_did_not_make_is_a_422_naming_it(client: Any, db: Any, setup: dict[str, Any]) -> None:
+    """Not base64, not the cursor's JSON, a version past what the database compares
+    (it failed every pull with a 500: the device could never pull again), a rank
+    out of range, a last id that is no id: each a clear 422 that says to pull again
+    without a cursor; the cursors the server made still page on."""
+    import base64
+    import json
+
+    headers = await auth_headers(client, "engineer", setup["pw"], "pad-c")
+    project = str(setup["demo"]["project"].id)
+
+    def made(position: list[Any]) -> str:
+        raw = json.dumps({"v": 1, "p": {project: position}}).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    async def pull(cursor: str | None) -> Any:
+        body = {"protocol": 3, "device_id": "pad-c", "cursor": cursor}
+        return await client.post("/api/sync/pull", json=body, headers=headers)
+
+    strays = ["not base64!", made([1, 1]), made([2**70, 0, ""]), made([-1, 0, ""]), made([1, 10_001, ""])]
+    strays += [made([1, 20, "x" * 40]), made([1, 20, "\x00"])]
+    for cursor in strays:
+        resp = await pull(cursor)
+        assert resp.status_code == 422, (cursor, resp.status_code, resp.text)
+        assert "pull again without a cursor" in resp.json()["detail"]
+    first = await pull(None)
+    assert first.status_code == 200
+    assert (await pull(first.json()["cursor"])).status_code == 200
+
+
 async def test_a_cursor_older_than_the_horizon_gets_a_reset(client: Any, db: Any, setup: dict[str, Any]) -> None:
     a = await device(client, "engineer", setup["pw"], "pad-a")
     unit_id = setup["unit"].id
