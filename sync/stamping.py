@@ -21,7 +21,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import event, insert, update
+from sqlalchemy import bindparam, event, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, UOWTransaction
 
@@ -128,13 +128,17 @@ def restore(session: Session, mark: Mark) -> None:
         del touched.claimed[p]
 
 
+#: The clock's bump, built once (every write transaction runs it).
+_BUMP = (
+    update(clocks)
+    .where(clocks.c.project_id == bindparam("of_project", type_=clocks.c.project_id.type))
+    .values(version=clocks.c.version + 1)
+    .returning(clocks.c.version)
+)
+
+
 def _next_version(session: Session, project_id: uuid.UUID) -> int:
-    row = session.execute(
-        update(clocks)
-        .where(clocks.c.project_id == project_id)
-        .values(version=clocks.c.version + 1)
-        .returning(clocks.c.version)
-    ).first()
+    row = session.execute(_BUMP, {"of_project": project_id}).first()
     if row is not None:
         return int(row[0])
     session.execute(insert(clocks).values(project_id=project_id, version=1, horizon=0))

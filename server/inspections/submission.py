@@ -47,7 +47,7 @@ async def answers_of(ctx: ApplyContext, insp: Inspection) -> tuple[Answers, dict
 
 
 async def judge_inspection(ctx: ApplyContext, insp: Inspection) -> tuple[Judgement, dict[Any, ItemResult]]:
-    index = await template_index(ctx.db, ctx.cache, insp.template_version_id)
+    index = await template_index(ctx.db, insp.template_version_id)
     if index is None:
         raise Rejected("the inspection's template version is unknown", code="invalid")
     answers, by_address = await answers_of(ctx, insp)

@@ -182,7 +182,7 @@ class InspectionSpec(EntitySpec):
             if name in fields:
                 fields[name] = _when(fields[name], name)
         if row is None:
-            index = await template_index(ctx.db, ctx.cache, fields["template_version_id"], ctx.actor.company_id)
+            index = await template_index(ctx.db, fields["template_version_id"], ctx.actor.company_id)
             if index is None:
                 raise Rejected("template_version_id: unknown template version", code="invalid")
             if index.template.kind != fields["kind"]:
@@ -312,7 +312,7 @@ class ItemResultSpec(EntitySpec):
     async def validate(self, ctx: ApplyContext, row: Any, fields: dict[str, Any]) -> dict[str, Any]:
         _immutable(row, fields, ("inspection_id", "section_key", "instance_id", "item_key"))
         insp = await load_inspection(ctx, fields.get("inspection_id", row.inspection_id if row else None))
-        index = await template_index(ctx.db, ctx.cache, insp.template_version_id)
+        index = await template_index(ctx.db, insp.template_version_id)
         return _checked_answer(insp, index, row, fields)
 
     async def checked_creates(
@@ -329,7 +329,7 @@ class ItemResultSpec(EntitySpec):
             found = looked_up.get(sent) if isinstance(sent, str) else None
             if found is None:
                 insp = await load_inspection(ctx, sent)
-                found = (insp, await template_index(ctx.db, ctx.cache, insp.template_version_id))
+                found = (insp, await template_index(ctx.db, insp.template_version_id))
                 if isinstance(sent, str):
                     looked_up[sent] = found
             out.append((found[0].project_id, _checked_answer(found[0], found[1], None, fields)))
@@ -365,7 +365,7 @@ class ItemResultSpec(EntitySpec):
         if field not in {"value", "photos"}:
             return
         insp = await get_inspection(ctx, row.inspection_id)
-        index = await template_index(ctx.db, ctx.cache, insp.template_version_id) if insp is not None else None
+        index = await template_index(ctx.db, insp.template_version_id) if insp is not None else None
         ref = index.items.get(row.item_key) if index is not None else None
         if ref is None:
             raise Rejected("the answer's template item is unknown", code="invalid")
@@ -383,7 +383,7 @@ class ItemResultSpec(EntitySpec):
     async def merge_record(self, ctx: ApplyContext, row: Any) -> dict[str, Any]:
         insp = await get_inspection(ctx, row.inspection_id)
         assert insp is not None
-        index = await template_index(ctx.db, ctx.cache, insp.template_version_id)
+        index = await template_index(ctx.db, insp.template_version_id)
         item = index.items[row.item_key].item if index and row.item_key in index.items else None
 
         def is_failure(value: Any) -> bool:

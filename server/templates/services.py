@@ -54,18 +54,6 @@ def visible_to(company_id: uuid.UUID | None) -> ColumnElement[bool]:
     return TemplateVersion.company_key.in_(keys)
 
 
-async def template_for_version(
-    db: AsyncSession, version_id: uuid.UUID, company_id: uuid.UUID | None = None
-) -> Template | None:
-    """The exact template an inspection was made with (parsed once per body).
-    With `company_id`, only a version that company may use."""
-    stmt = select(TemplateVersion.body).where(TemplateVersion.id == version_id)
-    if company_id is not None:
-        stmt = stmt.where(visible_to(company_id))
-    body = await db.scalar(stmt)
-    return _parse(body) if body is not None else None
-
-
 async def _by_hash(db: AsyncSession, digest: str, company_id: uuid.UUID | None) -> TemplateVersion | None:
     return await db.scalar(
         select(TemplateVersion)

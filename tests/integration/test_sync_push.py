@@ -560,6 +560,35 @@ async def test_an_answer_with_a_nul_character_is_rejected_and_the_queue_goes_on(
     assert (await db.get(ItemResult, good)).value == 3
 
 
+async def test_an_inspection_on_an_unknown_or_another_companys_template_version_is_rejected(
+    client: Any, db: Any, setup: dict[str, Any]
+) -> None:
+    """Versions are read once per process and kept (`templating.template_index`);
+    whether the caller's company may use one is still decided on every push."""
+    import msgspec
+
+    from checklists.loader import parse_template
+    from server.templates import services as templates
+    from tests.factories import other_company
+    from tests.sync_harness import SMALL_TEMPLATE
+
+    theirs = await other_company(db, setup["pw"])
+    small = parse_template(SMALL_TEMPLATE.read_text(encoding="utf-8"), "sync_small.json")
+    title = msgspec.structs.replace(small.title, zh="他们的模板 theirs")
+    version = await templates.publish(db, msgspec.structs.replace(small, title=title), company_id=theirs["company"].id)
+    await db.commit()
+    a = await device(client, "engineer", setup["pw"], "pad-a")
+    for tv in (setup["tv"], uuid.uuid4(), version.id, setup["tv"]):  # (the first reads and keeps the version)
+        new_inspection(a, tv, setup["unit"].id)
+    res = await a.push()
+    assert [(r.status, r.reason) for r in res] == [
+        ("applied", None),
+        ("rejected", "template_version_id: unknown template version"),
+        ("rejected", "template_version_id: unknown template version"),
+        ("applied", None),
+    ]
+
+
 async def test_a_value_its_column_cannot_hold_is_rejected_naming_the_field_and_the_queue_goes_on(
     client: Any, db: Any, setup: dict[str, Any]
 ) -> None:

@@ -278,7 +278,7 @@ async def test_judging_with_a_published_version(client: Any, demo: dict[str, Any
             ]
         },
     }
-    index = await template_index(db, {}, version_id)
+    index = await template_index(db, version_id)
     assert index is not None
     judgement = judge(index.template, answers)
     assert judgement.template_hash == latest["acceptance_summary"].content_hash
@@ -294,7 +294,18 @@ async def test_judging_with_a_published_version(client: Any, demo: dict[str, Any
     with pytest.raises(AnswersInvalid) as info:
         judge(index.template, {"answers": {"ghost": {"value": 1}}})
     assert [(p.path, p.message) for p in info.value.problems] == [("answers.ghost", "unknown item 'ghost'")]
-    assert await template_index(db, {}, uuid.uuid4()) is None
+    assert await template_index(db, uuid.uuid4()) is None
+    # Read and indexed once per process (a published version never changes); a
+    # bundled version serves every company, a company's own version no other.
+    assert await template_index(db, version_id, uuid.uuid4()) is index
+    company = demo["project"].company_id
+    title = msgspec.structs.replace(index.template.title, zh="物业验收汇总单（本公司）")
+    ours = msgspec.structs.replace(index.template, title=title)
+    own = await svc.publish(db, ours, company_id=company)
+    await db.commit()
+    assert await template_index(db, own.id, company) is not None
+    assert await template_index(db, own.id, uuid.uuid4()) is None
+    assert await template_index(db, own.id) is not None
 
 
 def judge_json_round_trips(judgement: Any) -> bool:
