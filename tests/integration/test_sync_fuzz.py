@@ -3,7 +3,8 @@
 Whatever a device puts inside a well-formed push — any entity name, operation, key,
 field or value (text of any length, numbers of any size, lists and objects where a
 word goes, ids and times of records it may not touch) — the push answers every
-mutation (applied, conflict or rejected) and applies the good mutation after it; and
+mutation (applied, conflict or rejected) and answers the good mutation after it
+(applied for field staff; a contractor's or developer's, refused as theirs); and
 afterwards every device can still pull. A push that fails (500) fails again on every
 retry, and the tablet's queue — the defects recorded after it included — never moves.
 Found this way: a location over its column's 100 characters (PostgreSQL refused the
@@ -39,12 +40,14 @@ FIELD_NAMES = sorted(
     | {"choice", "value", "note", "deleted", "id", "version", "project_id", "needs_review", "status"}
 )
 TIMES = ["2026-12-01T12:00:00+08:00", "2026-12-01T12:00:00", "2026-12-01", "12:00", "9999-12-31T23:59:59Z"]
+OUTSIDERS = ("contractor", "developer_rep")
 WORDS = ["", "pass", "fail", "na", "server", "incoming", "merged", "unit", "item_result", "submitted", "严重", "无异常"]
 
 
 class Fuzz:
     """The app under test on its own event loop, an estate holding records of every
-    kind a mutation may name, and two devices (an engineer's, a manager's)."""
+    kind a mutation may name, and four devices (an engineer's, a manager's, a
+    contractor's and a developer representative's)."""
 
     def __init__(self, app_settings: Any) -> None:
         self.loop = asyncio.new_event_loop()
@@ -58,6 +61,7 @@ class Fuzz:
         self.inspections: list[uuid.UUID] = []
         self.next_id: dict[str, int] = {}
         self.headers: dict[str, dict[str, str]] = {}
+        self.staff: dict[str, bool] = {}
         self.run(self._arrange(app_settings))
 
     def run(self, coro: Any) -> Any:
@@ -87,12 +91,17 @@ class Fuzz:
         await eng.sync()
         await mgr.sync()
         await mgr.pull()
-        for dev, name in [(eng, "engineer"), (mgr, "cs_manager")]:
+        # The contractor (its organisation's tickets only) and the developer's
+        # representative (acceptance records only) may write little: their pushes
+        # of anything must still be answered.
+        others = [await device(self.client, role, password, f"fuzz-{role}") for role in OUTSIDERS]
+        for dev, name in [(eng, "engineer"), (mgr, "cs_manager"), *zip(others, OUTSIDERS, strict=True)]:
             self.next_id[dev.device_id] = dev.next_id
             self.headers[dev.device_id] = {
                 **await auth_headers(self.client, name, password, dev.device_id),
                 "Content-Type": "application/json",
             }
+            self.staff[dev.device_id] = name not in OUTSIDERS
         self.by_entity = {entity: sorted(map(uuid.UUID, records), key=str) for entity, records in mgr.replica.items()}
         self.known = sorted({k for keys in self.by_entity.values() for k in keys} | {self.template, self.unit}, key=str)
         self.inspections = [draft, done]
@@ -125,7 +134,10 @@ class Fuzz:
         results = resp.json()["results"]
         assert [r["id"] for r in results] == [first, first + 1]
         assert results[0]["status"] in {"applied", "conflict", "rejected"}
-        assert results[1]["status"] == "applied", f"after {junk!r}: {results[1]}"
+        if self.staff[device_id]:
+            assert results[1]["status"] == "applied", f"after {junk!r}: {results[1]}"
+        else:  # (field staff only record inspections)
+            assert (results[1]["status"], results[1]["code"]) == ("rejected", "forbidden"), results[1]
         self.next_id[device_id] = first + 2
 
     async def pull_all(self) -> None:
