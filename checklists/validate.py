@@ -32,6 +32,8 @@ from checklists.model import (
 from checklists.validate_conditions import Scope, check_condition
 
 MAX_TEXT = 2000
+#: A template's title is stored beside its body (`template_versions.title_zh/_en`).
+MAX_TITLE = 200
 MAX_PHOTOS = 20
 
 
@@ -52,7 +54,7 @@ def validate_template(template: Template) -> list[Problem]:
         problems.append(
             Problem("discipline", f"only takeover_acceptance templates have a discipline, not {template.kind}")
         )
-    problems += _text("title", template.title)
+    problems += _text("title", template.title, max_len=MAX_TITLE)
     problems += _string("version", template.version, max_len=40)
     for i, basis in enumerate(template.basis):
         problems += _string(f"basis[{i}]", basis)
@@ -185,10 +187,10 @@ def _key(path: str, key: str) -> list[Problem]:
     return [Problem(path, f"'{key}' is not a valid key (a-z first, then a-z, 0-9 or _, at most 64)")]
 
 
-def _text(path: str, text: Text) -> list[Problem]:
-    problems = _string(f"{path}.zh", text.zh)
+def _text(path: str, text: Text, max_len: int = MAX_TEXT) -> list[Problem]:
+    problems = _string(f"{path}.zh", text.zh, max_len)
     if text.en:
-        problems += _string(f"{path}.en", text.en)
+        problems += _string(f"{path}.en", text.en, max_len)
     return problems
 
 

@@ -226,6 +226,13 @@ CASES: list[tuple[str, Edit, str]] = [
         "key: 'Small' is not a valid key (a-z first, then a-z, 0-9 or _, at most 64)",
     ),
     ("empty version", lambda r: r.update(version=""), "version: must not be empty"),
+    (
+        # (stored in a column of 200: PostgreSQL refused a longer one with a 500)
+        "long title",
+        lambda r: r.update(title={"zh": "长" * 201, "en": "x"}),
+        "title.zh: longer than 200 characters",
+    ),
+    ("long English title", lambda r: r.update(title={"zh": "短", "en": "x" * 201}), "title.en: longer than 200 characters"),
 ]
 
 
