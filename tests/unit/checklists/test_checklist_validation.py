@@ -232,7 +232,11 @@ CASES: list[tuple[str, Edit, str]] = [
         lambda r: r.update(title={"zh": "长" * 201, "en": "x"}),
         "title.zh: longer than 200 characters",
     ),
-    ("long English title", lambda r: r.update(title={"zh": "短", "en": "x" * 201}), "title.en: longer than 200 characters"),
+    (
+        "long English title",
+        lambda r: r.update(title={"zh": "短", "en": "x" * 201}),
+        "title.en: longer than 200 characters",
+    ),
 ]
 
 
