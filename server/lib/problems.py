@@ -164,13 +164,29 @@ def sync_error_handler(request: Request[Any, Any, Any], exc: SyncError) -> Respo
 _UNSTORABLE_TEXT = frozenset({"22021", "22P05"})
 
 
+#: SQLSTATEs of a value longer or larger than its column (string_data_right_truncation,
+#: numeric_value_out_of_range). Inputs are checked against their columns first (the
+#: sync engine's `sync.values`, the REST schemas' limits); this is the net under them.
+_DOES_NOT_FIT = frozenset({"22001", "22003"})
+
+
 def database_error_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
-    if getattr(exc.orig, "sqlstate", None) in _UNSTORABLE_TEXT:
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate in _UNSTORABLE_TEXT:
         return problem(
             422,
             "Invalid input",
             "Text in the request holds a character the database cannot store (U+0000, NUL). Nothing was saved.",
             "invalid-text",
+            instance=request.url.path,
+        )
+    if sqlstate in _DOES_NOT_FIT:
+        log.warning("a value did not fit its column on %s %s: %s", request.method, request.url.path, exc.orig)
+        return problem(
+            422,
+            "Invalid input",
+            "A value in the request is longer or larger than the database stores. Nothing was saved.",
+            "value-too-long",
             instance=request.url.path,
         )
     return internal_error_handler(request, exc)

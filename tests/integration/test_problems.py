@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Litestar, get
 from litestar.testing import AsyncTestClient
+from sqlalchemy.exc import DBAPIError
 
 from server.app import create_app
 from server.settings import Settings
@@ -140,3 +141,25 @@ async def test_500_hides_the_exception(settings: Settings) -> None:
     assert set(body) == {"type", "title", "status", "detail", "instance"}
     for leak in ("hunter2", "s3cret", "RuntimeError", "Traceback", "raise", ".py"):
         assert leak not in resp.text
+
+
+class _TooLong(Exception):
+    sqlstate = "22001"  # as asyncpg's errors carry it
+
+
+@get("/api/test-too-long", sync_to_thread=False)
+def too_long() -> None:
+    raise DBAPIError(
+        "INSERT INTO t (v) VALUES ($1)", ("x" * 300,), _TooLong("value too long for type character varying(100)")
+    )
+
+
+async def test_a_value_longer_than_its_column_is_a_422_not_a_500(settings: Settings) -> None:
+    """The net under the input checks: PostgreSQL's refusal of a value longer or larger
+    than its column is the client's error, said plainly, not a 500."""
+    app: Litestar = create_app(settings, lifespan_hooks=[])
+    app.register(too_long)
+    async with AsyncTestClient(app=app) as client:
+        resp = await client.get("/api/test-too-long")
+    body = assert_problem(resp, 422, "value-too-long", "/api/test-too-long")
+    assert "Nothing was saved" in body["detail"] and "xxx" not in resp.text
