@@ -13,6 +13,7 @@ from litestar.params import FromQuery, QueryParameter
 from server.accounts.deps import CurrentUser
 from server.audit.services import list_entries
 from server.db.session import DB
+from server.lib.paging import Limit, Offset
 
 
 class AuditRead(msgspec.Struct):
@@ -42,8 +43,8 @@ class AuditController(Controller):
         entity: FromQuery[str | None] = None,
         entity_id: FromQuery[str | None] = None,
         project: Annotated[uuid.UUID | None, QueryParameter(name="project")] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        limit: Limit = 100,
+        offset: Offset = 0,
     ) -> list[AuditRead]:
         rows = await list_entries(
             db, principal, entity=entity, entity_id=entity_id, project_id=project, limit=limit, offset=offset

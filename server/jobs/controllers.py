@@ -16,6 +16,7 @@ from server.db.session import DB
 from server.jobs import queue
 from server.jobs.models import Job
 from server.lib.errors import NotFound
+from server.lib.paging import Limit, Offset
 
 JobStatus = Literal["queued", "running", "done", "parked"]
 
@@ -62,8 +63,8 @@ class JobController(Controller):
         db: DB,
         principal: CurrentUser,
         status: Annotated[JobStatus | None, QueryParameter(required=False)] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        limit: Limit = 100,
+        offset: Offset = 0,
     ) -> list[JobRead]:
         principal.require_role(Role.admin)
         return [

@@ -74,6 +74,7 @@ def _validation_errors(exc: ValidationException) -> list[FieldError]:
             message = str(item.get("message", exc.detail))
             key = item.get("key")
             source = item.get("source")
+            source = getattr(source, "value", source)  # (Litestar's ParamType: "query", "path", "header" …)
             field = _field_of(message, str(key) if key else None)
             if source and source not in {"body"} and not field.startswith(str(source)):
                 field = f"{source}.{field}" if field != "body" else str(source)

@@ -11,6 +11,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from server.accounts.deps import CurrentUser
 from server.accounts.principal import Principal
 from server.db.session import DB
+from server.lib.paging import Limit, Offset
 from server.places import services as svc
 from server.places.models import Building, Facility, Project, PublicArea, Unit
 from server.places.schemas import (
@@ -33,8 +34,6 @@ from server.places.schemas import (
     UnitUpdate,
 )
 
-Limit = Annotated[int, QueryParameter(ge=1, le=500, description="page size")]
-Offset = Annotated[int, QueryParameter(ge=0)]
 ProjectFilter = Annotated[uuid.UUID | None, QueryParameter(name="project", required=False)]
 BuildingFilter = Annotated[uuid.UUID | None, QueryParameter(name="building", required=False)]
 
