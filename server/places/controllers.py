@@ -15,6 +15,8 @@ from server.lib.paging import Limit, Offset
 from server.places import services as svc
 from server.places.models import Building, Facility, Project, PublicArea, Unit
 from server.places.schemas import (
+    MAX_FLOOR,
+    MIN_FLOOR,
     AreaCreate,
     AreaRead,
     AreaUpdate,
@@ -149,7 +151,7 @@ class UnitController(Controller):
         project: ProjectFilter = None,
         building: BuildingFilter = None,
         status: FromQuery[UnitStatus | None] = None,
-        floor: FromQuery[int | None] = None,
+        floor: Annotated[int | None, QueryParameter(required=False, ge=MIN_FLOOR, le=MAX_FLOOR)] = None,
         limit: Limit = 100,
         offset: Offset = 0,
     ) -> Page[UnitRead]:

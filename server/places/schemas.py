@@ -68,6 +68,11 @@ class BuildingUpdate(msgspec.Struct, forbid_unknown_fields=True):
     floors: Annotated[int, msgspec.Meta(ge=1, le=300)] | Unset | None = UNSET
 
 
+#: A unit's floor: basements to the tallest towers (also the bounds of the units
+#: list's `floor` filter).
+MIN_FLOOR, MAX_FLOOR = -10, 300
+FloorNumber = Annotated[int, msgspec.Meta(ge=MIN_FLOOR, le=MAX_FLOOR)]
+
 #: Floor area in m². msgspec bounds only ints and floats (a `ge` on a Decimal makes every
 #: decoder of the struct, and the OpenAPI schema, fail), so the bounds are checked after
 #: decoding, with a message shaped like msgspec's own so the problem names the field.
@@ -97,7 +102,7 @@ class UnitRead(msgspec.Struct, omit_defaults=True):
 
 class UnitCreate(msgspec.Struct, forbid_unknown_fields=True):
     building_id: uuid.UUID
-    floor: Annotated[int, msgspec.Meta(ge=-10, le=300)]
+    floor: FloorNumber
     room_no: Annotated[str, msgspec.Meta(min_length=1, max_length=30)]
     entrance: Annotated[str, msgspec.Meta(max_length=20)] = ""
     layout: Annotated[str, msgspec.Meta(max_length=60)] | None = None
@@ -111,7 +116,7 @@ class UnitCreate(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class UnitUpdate(msgspec.Struct, forbid_unknown_fields=True):
-    floor: Annotated[int, msgspec.Meta(ge=-10, le=300)] | Unset = UNSET
+    floor: FloorNumber | Unset = UNSET
     room_no: Annotated[str, msgspec.Meta(min_length=1, max_length=30)] | Unset = UNSET
     entrance: Annotated[str, msgspec.Meta(max_length=20)] | Unset = UNSET
     layout: Annotated[str, msgspec.Meta(max_length=60)] | Unset | None = UNSET

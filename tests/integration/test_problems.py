@@ -183,5 +183,8 @@ async def test_an_offset_past_what_the_database_holds_is_a_422_naming_it(client:
         assert last.status_code == 200, (path, last.text)
         body = last.json()
         assert (body["items"] if isinstance(body, dict) else body) == [], (path, body)
+    # (and the units' floor filter, an int32 column: past it, the same 500)
+    floor = await client.get("/api/units", params={"project": str(project), "floor": str(2**55)}, headers=h)
+    assert assert_problem(floor, 422, "invalid", "/api/units")["errors"][0]["field"] == "query.floor"
     jobs = await client.get("/api/admin/jobs", params={"offset": str(2**70)}, headers=h)
     assert assert_problem(jobs, 422, "invalid", "/api/admin/jobs")["errors"][0]["field"] == "query.offset"
