@@ -47,7 +47,7 @@ class ApplyContext:
     mutation_id: int
     client_time: datetime | None
     now: datetime
-    #: per-push cache features may use (e.g. loaded templates)
+    #: per-push cache features may use (e.g. a scanned place, from its check to its row)
     cache: dict[Any, Any] = field(default_factory=dict)
     #: ids of conflicts recorded by this mutation
     conflict_ids: list[uuid.UUID] = field(default_factory=list)

@@ -5,7 +5,8 @@ Every write a device makes is checked here before the feature's own checks
 (PostgreSQL refuses a longer one with an error that would fail the push on every
 retry and stop the device's queue; SQLite would store it), whole numbers must fit
 their column, numbers must be finite, flags must be booleans. UUIDs, times and dates
-are the features' to convert (`validate`), as they read them.
+are the features' to convert (`validate`, with `as_uuid`, `as_instant`, `as_day`),
+as they read them.
 
 A conflict keeps its values as the device saw them (JSON: UUIDs and times as
 text); `from_wire` turns a value chosen in a resolution back into the column's
@@ -86,24 +87,49 @@ def _check(name: str, kind: tuple[str, int | None], value: Any) -> None:
         raise Rejected(f"{name}: expected true or false", code="invalid")
 
 
+def as_uuid(value: Any, field: str) -> uuid.UUID:
+    """A UUID sent as text (or one already)."""
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError as exc:
+        raise Rejected(f"{field}: not a UUID", code="invalid") from exc
+
+
+def as_instant(value: Any, field: str) -> datetime | None:
+    """A device's time: ISO 8601 naming its offset (or Z) — a time without one is no instant."""
+    if value is None or isinstance(value, datetime):
+        return value
+    try:
+        when = msgspec.convert(value, datetime)
+    except msgspec.ValidationError:
+        when = None
+    if when is None or when.tzinfo is None:
+        raise Rejected(f"{field}: not an ISO 8601 date-time with a zone", code="invalid")
+    return when
+
+
+def as_day(value: Any, field: str) -> date:
+    """A date written YYYY-MM-DD (or one already)."""
+    if isinstance(value, date):
+        return value
+    try:
+        return msgspec.convert(value, date)
+    except msgspec.ValidationError as exc:
+        raise Rejected(f"{field}: not a date (YYYY-MM-DD)", code="invalid") from exc
+
+
+#: The conversion from wire form of the kinds a device sends as text.
+_FROM_TEXT = {"uuid": as_uuid, "datetime": as_instant, "date": as_day}
+
+
 def from_wire(table: Table, name: str, value: Any) -> Any:
     """`value` as the column `name` stores it (a UUID, an aware datetime or a date
     from its text), checked as `check_values` checks it."""
     kind = kinds(table).get(name)
     if value is None or kind is None:
         return value
-    what = kind[0]
-    try:
-        if what == "uuid":
-            return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-        if what == "datetime" and not isinstance(value, datetime):
-            when = msgspec.convert(value, datetime)
-            if when.tzinfo is None:
-                raise ValueError("no zone")
-            return when
-        if what == "date" and not isinstance(value, date):
-            return msgspec.convert(value, date)
-    except (ValueError, TypeError, msgspec.ValidationError) as exc:
-        raise Rejected(f"{name}: not a valid {what}", code="invalid") from exc
+    convert = _FROM_TEXT.get(kind[0])
+    if convert is not None:
+        return convert(value, name)
     _check(name, kind, value)
     return value

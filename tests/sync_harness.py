@@ -1,21 +1,27 @@
 """Devices for sync tests: a `SyncClient` per (user, tablet) talking to the app
-under test, with a switch to lose the next answer."""
+under test, with a switch to lose the next answer; and the `World` the hypothesis
+tests share across their examples."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from pathlib import Path
 from typing import Any
 
 import msgspec
 from litestar.testing import AsyncTestClient
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from checklists.loader import parse_template
+from server.app import create_app
+from server.db.engine import create_engine, create_session_factory
 from server.inspections.rules import item_result_id
+from server.places.models import Unit
 from server.templates.services import publish
 from sync.client import SyncClient, TransportError
-from tests.factories import login
+from tests.factories import demo_estate, login
 
 SMALL_TEMPLATE = Path(__file__).parent / "fixtures" / "templates" / "sync_small.json"
 
@@ -90,3 +96,34 @@ async def call(dev: SyncClient, path: str, body: dict[str, Any]) -> tuple[int, A
     """A raw request through the device's transport, its answer decoded to plain JSON."""
     status, data = await dev.transport(path, msgspec.json.encode(body))
     return status, msgspec.json.decode(data) if isinstance(data, bytes) else data
+
+
+class World:
+    """The app under test and its event loop, shared by every example."""
+
+    def __init__(self, app_settings: Any) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.settings = app_settings
+        self.app = create_app(app_settings, lifespan_hooks=[])
+        self.client = AsyncTestClient(app=self.app)
+        self.run(self.client.__aenter__())
+        self.engine = create_engine(app_settings.database_url, sqlite_immediate=False)
+        self.sessions = create_session_factory(self.engine)
+
+        async def arrange() -> tuple[uuid.UUID, list[uuid.UUID], str]:
+            async with self.sessions() as db:
+                estate = await demo_estate(db, app_settings.demo_password)
+                tv = await publish_small_template(db)
+                units = list((await db.scalars(select(Unit.id).limit(3))).all())
+                await db.commit()
+                return tv, units, estate["password"]
+
+        self.template_version, self.units, self.password = self.run(arrange())
+
+    def run(self, coro: Any) -> Any:
+        return self.loop.run_until_complete(coro)
+
+    def close(self) -> None:
+        self.run(self.client.__aexit__(None, None, None))
+        self.run(self.engine.dispose())
+        self.loop.close()

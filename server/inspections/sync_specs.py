@@ -4,7 +4,6 @@ fields a device may write, their merge rules, who may write and read them."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
 import msgspec
@@ -13,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from checklists.answers import Answer, check_answer
 from checklists.index import TemplateIndex
+from checklists.model import Item
 from checklists.outcomes import outcome
 from server.accounts.roles import Role
 from server.inspections import rules
@@ -24,6 +24,7 @@ from sync.bulk import among
 from sync.errors import LateEdit, Rejected, require_one_of
 from sync.merge import FieldRule, Rule
 from sync.registry import Actor, ApplyContext, EntitySpec
+from sync.values import as_instant, as_uuid
 
 IMMUTABLE = FieldRule(Rule.immutable)
 LATEST = FieldRule(Rule.latest)
@@ -34,26 +35,6 @@ TARGET_MODELS: dict[str, type[Any]] = {
     "building": Building,
     "project": Project,
 }
-
-
-def _uuid(value: Any, field: str) -> uuid.UUID:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except ValueError as exc:
-        raise Rejected(f"{field}: not a UUID", code="invalid") from exc
-
-
-def _when(value: Any, field: str) -> datetime | None:
-    """A device's time: ISO 8601 naming its offset (or Z) — a time without one is no instant."""
-    if value is None or isinstance(value, datetime):
-        return value
-    try:
-        when = msgspec.convert(value, datetime)
-    except msgspec.ValidationError:
-        when = None
-    if when is None or when.tzinfo is None:
-        raise Rejected(f"{field}: not an ISO 8601 date-time with a zone", code="invalid")
-    return when
 
 
 def _immutable(row: Any, fields: dict[str, Any], names: tuple[str, ...]) -> None:
@@ -108,7 +89,7 @@ async def load_inspection(ctx: ApplyContext, inspection_id: Any) -> InspectionFa
     if ctx.batch_loaded is not None and memo_key in ctx.batch_loaded:
         memo: InspectionFacts = ctx.batch_loaded[memo_key]
         return memo
-    key = _uuid(inspection_id, "inspection_id")
+    key = as_uuid(inspection_id, "inspection_id")
     insp: InspectionFacts | None = ctx.batch_loaded.get(key) if ctx.batch_loaded is not None else None
     if insp is None:
         insp = await ctx.db.get(Inspection, key)
@@ -131,7 +112,7 @@ async def target_project(ctx: ApplyContext, fields: dict[str, Any]) -> uuid.UUID
     model = TARGET_MODELS.get(str(fields["target_type"]))
     if model is None:
         raise Rejected("target_type must be one of: " + ", ".join(sorted(rules.TARGET_TYPES)), code="invalid")
-    target = await ctx.db.get(model, _uuid(fields["target_id"], "target_id"))
+    target = await ctx.db.get(model, as_uuid(fields["target_id"], "target_id"))
     if target is None:
         raise Rejected("target_id: no such place", code="not_found")
     project_id: uuid.UUID = target.project_id
@@ -177,10 +158,10 @@ class InspectionSpec(EntitySpec):
             )
         for name in ("template_version_id", "target_id", "assignee_id", "parent_id"):
             if fields.get(name) is not None:
-                fields[name] = _uuid(fields[name], name)
+                fields[name] = as_uuid(fields[name], name)
         for name in ("started_at", "finished_at"):
             if name in fields:
-                fields[name] = _when(fields[name], name)
+                fields[name] = as_instant(fields[name], name)
         if row is None:
             index = await template_index(ctx.db, fields["template_version_id"], ctx.actor.company_id)
             if index is None:
@@ -251,17 +232,22 @@ def _checked_answer(
         severity=fields.get("severity"),
         responsible=fields.get("responsible"),
     )
+    _require_answer(ref.item, answer, f"answers.{item_key}")
+    if "photos" in fields:
+        fields["photos"] = photos
+    if "answered_at" in fields:
+        fields["answered_at"] = as_instant(fields["answered_at"], "answered_at")
+    return fields
+
+
+def _require_answer(item: Item, answer: Answer, path: str) -> None:
+    """Rejected, naming what is wrong (under `path`), unless the item takes `answer`."""
     try:
-        problems = check_answer(ref.item, answer, f"answers.{item_key}")
+        problems = check_answer(item, answer, path)
     except (TypeError, ValueError) as exc:
         raise Rejected(f"value: {exc}", code="invalid") from exc
     if problems:
         raise Rejected("; ".join(f"{p.path}: {p.message}" for p in problems), code="invalid")
-    if "photos" in fields:
-        fields["photos"] = photos
-    if "answered_at" in fields:
-        fields["answered_at"] = _when(fields["answered_at"], "answered_at")
-    return fields
 
 
 class ItemResultSpec(EntitySpec):
@@ -299,7 +285,7 @@ class ItemResultSpec(EntitySpec):
         sent_ids = {str(v) for m in mutations if (v := m.fields.get("inspection_id")) is not None}
         for sent in sent_ids:  # each id parsed once (a batch names an inspection many times)
             try:
-                named.add(_uuid(sent, "inspection_id"))
+                named.add(as_uuid(sent, "inspection_id"))
             except Rejected:
                 continue
         if not rows:
@@ -372,13 +358,7 @@ class ItemResultSpec(EntitySpec):
         photos = value if field == "photos" else row.photos
         if not isinstance(photos, list) or not all(isinstance(p, str) for p in photos):
             raise Rejected("photos: expected a list of photo ids", code="invalid")
-        answer = Answer(value=value if field == "value" else row.value, photos=photos)
-        try:
-            problems = check_answer(ref.item, answer, "resolution")
-        except (TypeError, ValueError) as exc:
-            raise Rejected(f"{field}: {exc}", code="invalid") from exc
-        if problems:
-            raise Rejected("; ".join(f"{p.path}: {p.message}" for p in problems), code="invalid")
+        _require_answer(ref.item, Answer(value=value if field == "value" else row.value, photos=photos), "resolution")
 
     async def merge_record(self, ctx: ApplyContext, row: Any) -> dict[str, Any]:
         insp = await get_inspection(ctx, row.inspection_id)
@@ -430,7 +410,7 @@ class CheckpointScanSpec(EntitySpec):
     async def validate(self, ctx: ApplyContext, row: Any, fields: dict[str, Any]) -> dict[str, Any]:
         if row is not None:
             raise LateEdit("a checkpoint scan is a record of fact and never changes")
-        fields["scanned_at"] = _when(fields["scanned_at"], "scanned_at")
+        fields["scanned_at"] = as_instant(fields["scanned_at"], "scanned_at")
         for name in ("latitude", "longitude", "accuracy_m"):
             v = fields.get(name)
             if v is not None and not isinstance(v, int | float):
@@ -497,9 +477,9 @@ class SignatureSpec(EntitySpec):
             raise Rejected("submit the inspection before it is signed", code="not_submitted")
         require_one_of(fields["role"], rules.SIGNER_ROLES, "role")
         fields["inspection_id"] = insp.id
-        fields["signed_at"] = _when(fields["signed_at"], "signed_at")
+        fields["signed_at"] = as_instant(fields["signed_at"], "signed_at")
         if fields.get("photo_id") is not None:
-            fields["photo_id"] = _uuid(fields["photo_id"], "photo_id")
+            fields["photo_id"] = as_uuid(fields["photo_id"], "photo_id")
         return fields
 
     async def authorize(self, ctx: ApplyContext, row: Any, fields: dict[str, Any]) -> None:

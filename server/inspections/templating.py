@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from checklists.index import TemplateIndex
 from server.templates.models import TemplateVersion
-from server.templates.services import company_key, template_of
+from server.templates.services import template_of, usable_by
 
 #: How many versions are kept indexed (a few per checklist kind in use).
 KEEP = 256
@@ -35,6 +35,6 @@ async def template_index(
             del _indexed[next(iter(_indexed))]  # (the oldest met)
         _indexed[version_id] = found
     owner, index = found
-    if company_id is not None and owner not in ("", company_key(company_id)):
+    if company_id is not None and not usable_by(owner, company_id):
         return None
     return index

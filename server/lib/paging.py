@@ -2,7 +2,7 @@
 
 An offset is bounded like the limit: a number past what the database's parameters
 hold (a 64-bit integer) made PostgreSQL refuse the query — a 500 — where it must be
-the client's 400 naming the parameter."""
+the client's 422 naming the parameter (`query.offset`)."""
 
 from __future__ import annotations
 

@@ -14,13 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.principal import Principal
 from server.inspections.models import CheckpointScan, Inspection, ItemResult, Signature
-from server.inspections.sync_specs import IMMUTABLE, _uuid, _when
+from server.inspections.sync_specs import IMMUTABLE
 from server.media.models import Photo
 from server.tickets.models import Ticket, TicketEvent
 from server.tickets.sync_specs import _visible_tickets
 from sync.errors import Rejected, require_one_of
 from sync.merge import FieldRule
 from sync.registry import Actor, ApplyContext, EntitySpec
+from sync.values import as_instant, as_uuid
 
 OWNER_MODELS: dict[str, type[Any]] = {
     "inspection": Inspection,
@@ -69,7 +70,7 @@ class PhotoSpec(EntitySpec):
     required = ("owner_type", "owner_id")
 
     async def project_for_create(self, ctx: ApplyContext, key: uuid.UUID, fields: dict[str, Any]) -> uuid.UUID:
-        owner = await owner_of(ctx.db, str(fields["owner_type"]), _uuid(fields["owner_id"], "owner_id"))
+        owner = await owner_of(ctx.db, str(fields["owner_type"]), as_uuid(fields["owner_id"], "owner_id"))
         if owner is None:
             raise Rejected("owner_id: no such record of that owner_type", code="not_found")
         project_id: uuid.UUID = owner.project_id
@@ -79,14 +80,14 @@ class PhotoSpec(EntitySpec):
         if fields.get("owner_type") is not None:
             require_one_of(fields["owner_type"], OWNER_MODELS, "owner_type")
         if fields.get("owner_id") is not None:
-            fields["owner_id"] = _uuid(fields["owner_id"], "owner_id")
+            fields["owner_id"] = as_uuid(fields["owner_id"], "owner_id")
         sha = fields.get("sha256")
         if sha is not None and (
             not isinstance(sha, str) or len(sha) != 64 or not all(c in "0123456789abcdef" for c in sha)
         ):
             raise Rejected("sha256: 64 lowercase hex digits", code="invalid")
         if "taken_at" in fields:
-            fields["taken_at"] = _when(fields["taken_at"], "taken_at")
+            fields["taken_at"] = as_instant(fields["taken_at"], "taken_at")
         if row is not None:
             for name, value in fields.items():
                 current = getattr(row, name)

@@ -48,10 +48,18 @@ def company_key(company_id: uuid.UUID | None) -> str:
     return "" if company_id is None else str(company_id)
 
 
+def _visible_keys(company_id: uuid.UUID | None) -> list[str]:
+    return [""] if company_id is None else ["", str(company_id)]
+
+
 def visible_to(company_id: uuid.UUID | None) -> ColumnElement[bool]:
     """Bundled versions, and the versions of this company."""
-    keys = [""] if company_id is None else ["", str(company_id)]
-    return TemplateVersion.company_key.in_(keys)
+    return TemplateVersion.company_key.in_(_visible_keys(company_id))
+
+
+def usable_by(version_company_key: str, company_id: uuid.UUID | None) -> bool:
+    """`visible_to` for a version already read, by its `company_key`."""
+    return version_company_key in _visible_keys(company_id)
 
 
 async def _by_hash(db: AsyncSession, digest: str, company_id: uuid.UUID | None) -> TemplateVersion | None:

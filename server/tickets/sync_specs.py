@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Any, ClassVar
 
-import msgspec
 from sqlalchemy import ColumnElement, or_, select
 
 from checklists import model
 from server.accounts.models import Organisation
 from server.accounts.roles import Role
-from server.inspections.sync_specs import IMMUTABLE, LATEST, _uuid, _when, target_project
+from server.inspections.sync_specs import IMMUTABLE, LATEST, target_project
 from server.tickets import lifecycle
 from server.tickets.models import Ticket, TicketEvent
 from sync import stamping
@@ -20,6 +18,7 @@ from sync.conflicts import record_conflict
 from sync.errors import LateEdit, Rejected, require_one_of
 from sync.merge import FieldRule, Rule
 from sync.registry import Actor, ApplyContext, EntitySpec
+from sync.values import as_day, as_instant, as_uuid
 
 
 def _visible_tickets(actor: Actor) -> ColumnElement[bool] | bool:
@@ -56,12 +55,9 @@ class TicketSpec(EntitySpec):
         if "responsible" in fields:
             require_one_of(fields["responsible"], model.RESPONSIBLES, "responsible", "responsible: unknown party")
         if fields.get("target_id") is not None:
-            fields["target_id"] = _uuid(fields["target_id"], "target_id")
+            fields["target_id"] = as_uuid(fields["target_id"], "target_id")
         if fields.get("due_date") is not None:
-            try:
-                fields["due_date"] = msgspec.convert(fields["due_date"], date)
-            except msgspec.ValidationError as exc:
-                raise Rejected("due_date: not a date (YYYY-MM-DD)", code="invalid") from exc
+            fields["due_date"] = as_day(fields["due_date"], "due_date")
         if "photos" in fields:
             fields["photos"] = [str(p) for p in fields["photos"] or []]
         return fields
@@ -99,7 +95,7 @@ class TicketEventSpec(EntitySpec):
     required = ("ticket_id", "kind")
 
     async def _ticket(self, ctx: ApplyContext, ticket_id: Any) -> Ticket:
-        ticket = await ctx.db.get(Ticket, _uuid(ticket_id, "ticket_id"), with_for_update=True)
+        ticket = await ctx.db.get(Ticket, as_uuid(ticket_id, "ticket_id"), with_for_update=True)
         if ticket is None or ticket.project_id not in ctx.actor.project_ids:
             raise Rejected("unknown ticket", code="not_found")
         return ticket
@@ -111,8 +107,8 @@ class TicketEventSpec(EntitySpec):
         if row is not None:
             raise LateEdit("a ticket event never changes once recorded")
         require_one_of(fields["kind"], lifecycle.EVENT_KINDS, "kind")
-        fields["ticket_id"] = _uuid(fields["ticket_id"], "ticket_id")
-        fields["at"] = _when(fields.get("at"), "at")
+        fields["ticket_id"] = as_uuid(fields["ticket_id"], "ticket_id")
+        fields["at"] = as_instant(fields.get("at"), "at")
         fields["photos"] = [str(p) for p in fields.get("photos") or []]
         data = fields.get("data") or {}
         if not isinstance(data, dict):
@@ -180,7 +176,7 @@ class TicketEventSpec(EntitySpec):
 async def _assign(ctx: ApplyContext, ticket: Ticket, data: dict[str, Any]) -> None:
     org_id = data.get("assignee_org_id")
     if org_id is not None:
-        org = await ctx.db.get(Organisation, _uuid(org_id, "data.assignee_org_id"))
+        org = await ctx.db.get(Organisation, as_uuid(org_id, "data.assignee_org_id"))
         if org is None or (org.company_id or org.id) != ctx.actor.company_id:
             raise Rejected("data.assignee_org_id: unknown organisation", code="invalid")
         old = ticket.assignee_org_id
@@ -189,12 +185,9 @@ async def _assign(ctx: ApplyContext, ticket: Ticket, data: dict[str, Any]) -> No
             stamping.bury(ctx.db.sync_session, "ticket", ticket.project_id, ticket.id, old)
         ticket.assignee_org_id = org.id
     if data.get("assignee_user_id") is not None:
-        ticket.assignee_user_id = _uuid(data["assignee_user_id"], "data.assignee_user_id")
+        ticket.assignee_user_id = as_uuid(data["assignee_user_id"], "data.assignee_user_id")
     if data.get("due_date") is not None:
-        try:
-            ticket.due_date = msgspec.convert(data["due_date"], date)
-        except msgspec.ValidationError as exc:
-            raise Rejected("data.due_date: not a date", code="invalid") from exc
+        ticket.due_date = as_day(data["due_date"], "data.due_date")
 
 
 SPECS: list[EntitySpec] = [TicketSpec(), TicketEventSpec()]

@@ -13,7 +13,6 @@ row), a conflict on a time resolved (the recorded text set on a time column).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from typing import Any
@@ -22,17 +21,12 @@ import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from litestar.testing import AsyncTestClient
-from sqlalchemy import select
 
-from server.app import create_app
-from server.db.engine import create_engine, create_session_factory
 from server.inspections.rules import item_result_id
-from server.places.models import Unit
 from server.syncing.registry import registry
 from sync.protocol import PROTOCOL_VERSION
-from tests.factories import auth_headers, demo_estate
-from tests.sync_harness import answer, device, new_inspection, publish_small_template
+from tests.factories import auth_headers
+from tests.sync_harness import World, answer, device, new_inspection
 
 #: Every field name some entity takes, and a few no device may write.
 FIELD_NAMES = sorted(
@@ -44,43 +38,30 @@ OUTSIDERS = ("contractor", "developer_rep")
 WORDS = ["", "pass", "fail", "na", "server", "incoming", "merged", "unit", "item_result", "submitted", "严重", "无异常"]
 
 
-class Fuzz:
-    """The app under test on its own event loop, an estate holding records of every
+class Fuzz(World):
+    """The `World` (the app on its own event loop), an estate holding records of every
     kind a mutation may name, and four devices (an engineer's, a manager's, a
     contractor's and a developer representative's)."""
 
     def __init__(self, app_settings: Any) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.app = create_app(app_settings, lifespan_hooks=[])
-        self.client = AsyncTestClient(app=self.app)
-        self.run(self.client.__aenter__())
-        self.engine = create_engine(app_settings.database_url, sqlite_immediate=False)
-        self.sessions = create_session_factory(self.engine)
+        super().__init__(app_settings)
         self.known: list[uuid.UUID] = []
         self.by_entity: dict[str, list[uuid.UUID]] = {}
         self.inspections: list[uuid.UUID] = []
         self.next_id: dict[str, int] = {}
         self.headers: dict[str, dict[str, str]] = {}
         self.staff: dict[str, bool] = {}
-        self.run(self._arrange(app_settings))
+        self.run(self._arrange())
 
-    def run(self, coro: Any) -> Any:
-        return self.loop.run_until_complete(coro)
-
-    async def _arrange(self, app_settings: Any) -> None:
-        async with self.sessions() as db:
-            estate = await demo_estate(db, app_settings.demo_password)
-            self.template = await publish_small_template(db)
-            self.unit = (await db.scalars(select(Unit.id).limit(1))).one()
-            await db.commit()
-        password = estate["password"]
+    async def _arrange(self) -> None:
+        password = self.password
         eng = await device(self.client, "engineer", password, "fuzz-eng")
         mgr = await device(self.client, "cs_manager", password, "fuzz-mgr")
         # A draft with answers, a submitted inspection with a failure (its ticket),
         # and conflicts on an answer's location and time.
-        draft = new_inspection(eng, self.template, self.unit)
+        draft = new_inspection(eng, self.template_version, self.units[0])
         shared = answer(eng, draft, "door", value="pass", location="客厅", answered_at=TIMES[0])
-        done = new_inspection(eng, self.template, self.unit)
+        done = new_inspection(eng, self.template_version, self.units[0])
         for key, value in [("door", "fail"), ("window", "pass"), ("flatness", 2), ("remark", "无")]:
             answer(eng, done, key, value=value)
         eng.submit("inspection", done)
@@ -103,7 +84,8 @@ class Fuzz:
             }
             self.staff[dev.device_id] = name not in OUTSIDERS
         self.by_entity = {entity: sorted(map(uuid.UUID, records), key=str) for entity, records in mgr.replica.items()}
-        self.known = sorted({k for keys in self.by_entity.values() for k in keys} | {self.template, self.unit}, key=str)
+        records = {k for keys in self.by_entity.values() for k in keys}
+        self.known = sorted(records | {self.template_version, self.units[0]}, key=str)
         self.inspections = [draft, done]
         assert {"inspection", "item_result", "ticket", "conflict"} <= set(self.by_entity)
 
@@ -117,9 +99,9 @@ class Fuzz:
             "key": str(uuid.uuid4()),
             "fields": {
                 "kind": "unit_inspection",
-                "template_version_id": str(self.template),
+                "template_version_id": str(self.template_version),
                 "target_type": "unit",
-                "target_id": str(self.unit),
+                "target_id": str(self.units[0]),
             },
         }
         body = {
@@ -151,11 +133,6 @@ class Fuzz:
                 cursor = page["cursor"]
                 if not page["has_more"]:
                     break
-
-    def close(self) -> None:
-        self.run(self.client.__aexit__(None, None, None))
-        self.run(self.engine.dispose())
-        self.loop.close()
 
 
 def values(known: list[uuid.UUID]) -> st.SearchStrategy[Any]:

@@ -12,7 +12,6 @@ back and retried. After a final sync:
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import uuid
 from typing import Any
@@ -29,19 +28,14 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
-from server.app import create_app
-from server.db.engine import create_engine, create_session_factory
 from server.inspections.models import Inspection, ItemResult
 from server.inspections.rules import item_result_id
-from server.places.models import Unit
 from server.tickets.models import Ticket
 from sync.client import TransportError
 from sync.tables import conflicts
-from tests.factories import demo_estate
-from tests.sync_harness import Device, answer, device, new_inspection, publish_small_template
+from tests.sync_harness import Device, World, answer, device, new_inspection
 
 USERS = ["engineer", "cs_manager", "cs_assistant"]
 VALUES = {
@@ -50,37 +44,6 @@ VALUES = {
     "flatness": st.integers(min_value=0, max_value=8),
 }
 FAILS = {"door": lambda v: v == "fail", "window": lambda v: v == "fail", "flatness": lambda v: not 0 <= v <= 4}
-
-
-class World:
-    """The app under test and its event loop, shared by every example."""
-
-    def __init__(self, app_settings: Any) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.settings = app_settings
-        self.app = create_app(app_settings, lifespan_hooks=[])
-        self.client = AsyncTestClient(app=self.app)
-        self.run(self.client.__aenter__())
-        self.engine = create_engine(app_settings.database_url, sqlite_immediate=False)
-        self.sessions = create_session_factory(self.engine)
-
-        async def arrange() -> tuple[uuid.UUID, list[uuid.UUID], str]:
-            async with self.sessions() as db:
-                estate = await demo_estate(db, app_settings.demo_password)
-                tv = await publish_small_template(db)
-                units = list((await db.scalars(select(Unit.id).limit(3))).all())
-                await db.commit()
-                return tv, units, estate["password"]
-
-        self.template_version, self.units, self.password = self.run(arrange())
-
-    def run(self, coro: Any) -> Any:
-        return self.loop.run_until_complete(coro)
-
-    def close(self) -> None:
-        self.run(self.client.__aexit__(None, None, None))
-        self.run(self.engine.dispose())
-        self.loop.close()
 
 
 class SyncMachine(RuleBasedStateMachine):

@@ -629,7 +629,7 @@ async def test_a_resolution_sets_a_value_of_the_columns_type_or_is_rejected_nami
     on every retry, on both databases, stopping the manager's queue; a value chosen
     freely was not checked at all. Now the value is turned back into the column's
     type and checked as a device's write (an answer against its template item)."""
-    from datetime import UTC, datetime, timedelta
+    from datetime import UTC, datetime, timedelta, timezone
 
     a = await device(client, "engineer", setup["pw"], "pad-a")
     m = await device(client, "cs_manager", setup["pw"], "pad-m")
@@ -643,7 +643,7 @@ async def test_a_resolution_sets_a_value_of_the_columns_type_or_is_rejected_nami
         m: (start + timedelta(hours=2), "厨房 kitchen", "fail"),
     }
     for dev, (when, where, value) in later.items():
-        local = when.astimezone(timezone_east_8()).isoformat()
+        local = when.astimezone(timezone(timedelta(hours=8))).isoformat()
         dev.put("item_result", rid, answered_at=local, location=where, value=value)
     await a.push()  # a passes the door
     await m.push()  # m, not having seen it, fails it again: a conflict on each field
@@ -664,12 +664,6 @@ async def test_a_resolution_sets_a_value_of_the_columns_type_or_is_rejected_nami
     await db.rollback()
     row = await db.get(ItemResult, rid)
     assert (row.answered_at, row.location, row.value) == (start + timedelta(hours=1), "厨房 kitchen", "pass")
-
-
-def timezone_east_8() -> Any:
-    from datetime import timedelta, timezone
-
-    return timezone(timedelta(hours=8))
 
 
 async def test_half_an_emoji_in_a_note_arrives_as_a_replacement_character_and_the_queue_goes_on(
